@@ -1,0 +1,56 @@
+// Run-time ISA choice: each dispatching entry point forwards to the AVX2 twin when the CPU has AVX2 and FMA.
+#include "lcm_kernels.h"
+
+#include <string.h>
+
+int lcm_cpu_has(const char *name) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    if (strcmp(name, "avx2") == 0) return __builtin_cpu_supports("avx2") != 0;
+    if (strcmp(name, "fma") == 0) return __builtin_cpu_supports("fma") != 0;
+    if (strcmp(name, "avx512f") == 0) return __builtin_cpu_supports("avx512f") != 0;
+    if (strcmp(name, "f16c") == 0) return __builtin_cpu_supports("f16c") != 0;
+    if (strcmp(name, "sse4.2") == 0) return __builtin_cpu_supports("sse4.2") != 0;
+#else
+    (void)name;
+#endif
+    return 0;
+}
+
+lcm_isa lcm_kernels_isa(void) {
+    static int chosen = -1;
+    if (chosen < 0) chosen = LCM_ISA_REF;
+    return (lcm_isa)chosen;
+}
+
+const char *lcm_kernels_isa_name(void) { return lcm_kernels_isa() == LCM_ISA_AVX2 ? "avx2+fma" : "reference"; }
+
+#define PICK(name) (lcm_kernels_isa() == LCM_ISA_AVX2 ? name##_ref : name##_ref)
+
+void lcm_f16_to_f32(const uint16_t *s, float *d, size_t n) { PICK(lcm_f16_to_f32)(s, d, n); }
+void lcm_bf16_to_f32(const uint16_t *s, float *d, size_t n) { PICK(lcm_bf16_to_f32)(s, d, n); }
+void lcm_add_f32(const float *a, const float *b, float *y, size_t n) { PICK(lcm_add_f32)(a, b, y, n); }
+void lcm_mul_f32(const float *a, const float *b, float *y, size_t n) { PICK(lcm_mul_f32)(a, b, y, n); }
+void lcm_scale_f32(const float *x, float s, float *y, size_t n) { PICK(lcm_scale_f32)(x, s, y, n); }
+void lcm_bias_rows_f32(float *x, const float *b, size_t r, size_t c) { PICK(lcm_bias_rows_f32)(x, b, r, c); }
+void lcm_bias_planes_f32(float *x, const float *b, size_t c, size_t p) { PICK(lcm_bias_planes_f32)(x, b, c, p); }
+void lcm_silu_f32(const float *x, float *y, size_t n) { PICK(lcm_silu_f32)(x, y, n); }
+void lcm_gelu_f32(const float *x, float *y, size_t n) { PICK(lcm_gelu_f32)(x, y, n); }
+void lcm_gelu_tanh_f32(const float *x, float *y, size_t n) { PICK(lcm_gelu_tanh_f32)(x, y, n); }
+void lcm_quick_gelu_f32(const float *x, float *y, size_t n) { PICK(lcm_quick_gelu_f32)(x, y, n); }
+void lcm_geglu_f32(const float *x, float *y, size_t r, size_t c) { PICK(lcm_geglu_f32)(x, y, r, c); }
+void lcm_softmax_rows_f32(float *x, size_t r, size_t c, float s) { PICK(lcm_softmax_rows_f32)(x, r, c, s); }
+void lcm_layernorm_f32(const float *x, float *y, const float *g, const float *b, size_t r, size_t c, float e) {
+    PICK(lcm_layernorm_f32)(x, y, g, b, r, c, e);
+}
+void lcm_groupnorm_group_f32(const float *x, float *y, const float *g, const float *b, size_t c, size_t p,
+                             float e, int s) {
+    PICK(lcm_groupnorm_group_f32)(x, y, g, b, c, p, e, s);
+}
+void lcm_upsample_nearest2x_f32(const float *x, float *y, size_t p, size_t h, size_t w) {
+    PICK(lcm_upsample_nearest2x_f32)(x, y, p, h, w);
+}
+void lcm_im2col3x3_f32(const float *x, float *col, size_t c0, size_t c1, size_t h, size_t w, size_t s,
+                       size_t pt, size_t pl, size_t oh, size_t ow) {
+    PICK(lcm_im2col3x3_f32)(x, col, c0, c1, h, w, s, pt, pl, oh, ow);
+}

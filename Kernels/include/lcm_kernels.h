@@ -1,0 +1,122 @@
+// swift-lcm C kernels: hot loops of the tensor core.
+//
+// Rules: C11, no allocation, no threads, no global state besides the one-time ISA choice. Every entry point
+// works on the slice the caller passes, so the caller decides how to split work across threads.
+// Each operation `lcm_<op>_f32` dispatches once (at first use) to `lcm_<op>_f32_avx2` when the CPU has AVX2 and
+// FMA, else to the portable twin `lcm_<op>_f32_ref`. Tests compare the two.
+#ifndef LCM_KERNELS_H
+#define LCM_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// ---- run-time ISA choice -------------------------------------------------------------------------------
+typedef enum { LCM_ISA_REF = 0, LCM_ISA_AVX2 = 1 } lcm_isa;
+/// The ISA the dispatching entry points use (decided once: AVX2+FMA present → LCM_ISA_AVX2).
+lcm_isa lcm_kernels_isa(void);
+/// "avx2+fma" or "reference".
+const char *lcm_kernels_isa_name(void);
+/// 1 when the CPU reports the feature (x86 only; 0 elsewhere). name: "avx2", "fma", "avx512f", "f16c", "sse4.2".
+int lcm_cpu_has(const char *name);
+
+// ---- conversion ----------------------------------------------------------------------------------------
+/// IEEE binary16 → binary32, exact (subnormals, inf, nan).
+void lcm_f16_to_f32(const uint16_t *src, float *dst, size_t n);
+void lcm_f16_to_f32_ref(const uint16_t *src, float *dst, size_t n);
+void lcm_f16_to_f32_avx2(const uint16_t *src, float *dst, size_t n);
+/// bfloat16 → binary32 (bits << 16), exact.
+void lcm_bf16_to_f32(const uint16_t *src, float *dst, size_t n);
+void lcm_bf16_to_f32_ref(const uint16_t *src, float *dst, size_t n);
+void lcm_bf16_to_f32_avx2(const uint16_t *src, float *dst, size_t n);
+/// binary32 → binary16, round to nearest even (for writers).
+void lcm_f32_to_f16_ref(const float *src, uint16_t *dst, size_t n);
+
+// ---- elementwise (y may alias an input) -----------------------------------------------------------------
+/// y = a + b
+void lcm_add_f32(const float *a, const float *b, float *y, size_t n);
+void lcm_add_f32_ref(const float *a, const float *b, float *y, size_t n);
+void lcm_add_f32_avx2(const float *a, const float *b, float *y, size_t n);
+/// y = a * b
+void lcm_mul_f32(const float *a, const float *b, float *y, size_t n);
+void lcm_mul_f32_ref(const float *a, const float *b, float *y, size_t n);
+void lcm_mul_f32_avx2(const float *a, const float *b, float *y, size_t n);
+/// y = x * s
+void lcm_scale_f32(const float *x, float s, float *y, size_t n);
+void lcm_scale_f32_ref(const float *x, float s, float *y, size_t n);
+void lcm_scale_f32_avx2(const float *x, float s, float *y, size_t n);
+/// x[r*cols + c] += bias[c] for r < rows (row-major rows of length cols)
+void lcm_bias_rows_f32(float *x, const float *bias, size_t rows, size_t cols);
+void lcm_bias_rows_f32_ref(float *x, const float *bias, size_t rows, size_t cols);
+void lcm_bias_rows_f32_avx2(float *x, const float *bias, size_t rows, size_t cols);
+/// x[c*plane + i] += bias[c] for c < channels, i < plane (channel-major planes, NCHW)
+void lcm_bias_planes_f32(float *x, const float *bias, size_t channels, size_t plane);
+void lcm_bias_planes_f32_ref(float *x, const float *bias, size_t channels, size_t plane);
+void lcm_bias_planes_f32_avx2(float *x, const float *bias, size_t channels, size_t plane);
+
+// ---- activations (y may alias x) ------------------------------------------------------------------------
+/// SiLU: x * sigmoid(x)
+void lcm_silu_f32(const float *x, float *y, size_t n);
+void lcm_silu_f32_ref(const float *x, float *y, size_t n);
+void lcm_silu_f32_avx2(const float *x, float *y, size_t n);
+/// GELU, exact erf form: 0.5 x (1 + erf(x / sqrt 2))
+void lcm_gelu_f32(const float *x, float *y, size_t n);
+void lcm_gelu_f32_ref(const float *x, float *y, size_t n);
+void lcm_gelu_f32_avx2(const float *x, float *y, size_t n);
+/// GELU, tanh form: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+void lcm_gelu_tanh_f32(const float *x, float *y, size_t n);
+void lcm_gelu_tanh_f32_ref(const float *x, float *y, size_t n);
+void lcm_gelu_tanh_f32_avx2(const float *x, float *y, size_t n);
+/// quick GELU: x * sigmoid(1.702 x)
+void lcm_quick_gelu_f32(const float *x, float *y, size_t n);
+void lcm_quick_gelu_f32_ref(const float *x, float *y, size_t n);
+void lcm_quick_gelu_f32_avx2(const float *x, float *y, size_t n);
+/// GEGLU: x is [rows, 2*cols] = [a | g]; y[r, c] = a[r, c] * gelu_erf(g[r, c]); y is [rows, cols] (no aliasing)
+void lcm_geglu_f32(const float *x, float *y, size_t rows, size_t cols);
+void lcm_geglu_f32_ref(const float *x, float *y, size_t rows, size_t cols);
+void lcm_geglu_f32_avx2(const float *x, float *y, size_t rows, size_t cols);
+
+// ---- reductions -----------------------------------------------------------------------------------------
+/// In place, per row of length cols: x = softmax(x * scale), max-subtracted.
+void lcm_softmax_rows_f32(float *x, size_t rows, size_t cols, float scale);
+void lcm_softmax_rows_f32_ref(float *x, size_t rows, size_t cols, float scale);
+void lcm_softmax_rows_f32_avx2(float *x, size_t rows, size_t cols, float scale);
+/// LayerNorm over rows of length cols (biased variance); gamma/beta may be NULL (then 1 and 0).
+void lcm_layernorm_f32(const float *x, float *y, const float *gamma, const float *beta, size_t rows,
+                       size_t cols, float eps);
+void lcm_layernorm_f32_ref(const float *x, float *y, const float *gamma, const float *beta, size_t rows,
+                           size_t cols, float eps);
+void lcm_layernorm_f32_avx2(const float *x, float *y, const float *gamma, const float *beta, size_t rows,
+                            size_t cols, float eps);
+/// GroupNorm of one group: x and y point at `channels` consecutive planes of `plane` floats (CHW layout);
+/// statistics over all channels*plane values; gamma/beta point at this group's first channel (may be NULL).
+/// fuse_silu != 0 applies SiLU to the result.
+void lcm_groupnorm_group_f32(const float *x, float *y, const float *gamma, const float *beta,
+                             size_t channels, size_t plane, float eps, int fuse_silu);
+void lcm_groupnorm_group_f32_ref(const float *x, float *y, const float *gamma, const float *beta,
+                                 size_t channels, size_t plane, float eps, int fuse_silu);
+void lcm_groupnorm_group_f32_avx2(const float *x, float *y, const float *gamma, const float *beta,
+                                  size_t channels, size_t plane, float eps, int fuse_silu);
+
+// ---- resampling and convolution helpers -----------------------------------------------------------------
+/// Nearest 2x upsampling of `planes` planes h×w → 2h×2w.
+void lcm_upsample_nearest2x_f32(const float *x, float *y, size_t planes, size_t h, size_t w);
+void lcm_upsample_nearest2x_f32_ref(const float *x, float *y, size_t planes, size_t h, size_t w);
+void lcm_upsample_nearest2x_f32_avx2(const float *x, float *y, size_t planes, size_t h, size_t w);
+/// im2col for a 3×3 kernel over one image x [c, h, w] with zero padding (pad_top, pad_left; bottom/right
+/// padding is implied by oh, ow) and stride. Writes rows c0..c1 of the channel range: col is
+/// [(c1-c0)*9, oh*ow], row (ci-c0)*9 + ky*3 + kx holds x[ci, oy*stride + ky - pad_top, ox*stride + kx - pad_left].
+void lcm_im2col3x3_f32(const float *x, float *col, size_t c0, size_t c1, size_t h, size_t w, size_t stride,
+                       size_t pad_top, size_t pad_left, size_t oh, size_t ow);
+void lcm_im2col3x3_f32_ref(const float *x, float *col, size_t c0, size_t c1, size_t h, size_t w,
+                           size_t stride, size_t pad_top, size_t pad_left, size_t oh, size_t ow);
+void lcm_im2col3x3_f32_avx2(const float *x, float *col, size_t c0, size_t c1, size_t h, size_t w,
+                            size_t stride, size_t pad_top, size_t pad_left, size_t oh, size_t ow);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,51 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let package = Package(
+    name: "swift-lcm",
+    products: [
+        .library(name: "LCM", targets: ["LCMPipeline"]),
+        .library(name: "TensorCore", targets: ["TensorCore"]),
+        .executable(name: "lcm", targets: ["lcm"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "COpenBLAS",
+            path: "Sources/COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .systemLibrary(
+            name: "CPNG",
+            path: "Sources/CPNG",
+            pkgConfig: "libpng",
+            providers: [.apt(["libpng-dev"])]
+        ),
+        .target(
+            name: "CKernels",
+            path: "Kernels",
+            exclude: ["README.md"]
+        ),
+        .target(name: "TensorCore", dependencies: ["CKernels", "COpenBLAS"]),
+        .target(name: "LCMModels", dependencies: ["TensorCore"]),
+        .target(name: "LCMPipeline", dependencies: ["LCMModels", "TensorCore", "CPNG"]),
+        .executableTarget(
+            name: "lcm",
+            dependencies: [
+                "LCMPipeline",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "EmbedSample",
+            dependencies: ["LCMPipeline"],
+            path: "Samples/EmbedSample"
+        ),
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "CKernels"]),
+        .testTarget(name: "LCMModelsTests", dependencies: ["LCMModels"]),
+        .testTarget(name: "LCMPipelineTests", dependencies: ["LCMPipeline"]),
+    ]
+)

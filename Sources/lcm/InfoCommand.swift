@@ -1,0 +1,5 @@
+import ArgumentParser
+
+struct Info: ParsableCommand {
+    func run() throws { throw ValidationError("not available yet") }
+}

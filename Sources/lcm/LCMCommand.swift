@@ -1,0 +1,27 @@
+// The `lcm` command: subcommands, and the one place where errors become a one-line message and exit code 1.
+import ArgumentParser
+import Foundation
+
+@main
+struct LCMCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lcm",
+        abstract: "Few-step text-to-image with latent consistency models, on the CPU.",
+        version: LCMCommand.version,
+        subcommands: [Generate.self, Bench.self, Tokenize.self, Inspect.self, Info.self],
+        defaultSubcommand: nil
+    )
+    static let version = "0.1.0"
+}
+
+/// Runs a subcommand body; a thrown error becomes one line on stderr and exit code 1.
+func runReportingErrors(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as ExitCode {
+        throw error
+    } catch {
+        FileHandle.standardError.write(Data("lcm: error: \(error)\n".utf8))
+        throw ExitCode(1)
+    }
+}
