@@ -44,8 +44,9 @@ let package = Package(
             dependencies: ["LCMPipeline"],
             path: "Samples/EmbedSample"
         ),
-        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "CKernels"]),
-        .testTarget(name: "LCMModelsTests", dependencies: ["LCMModels"]),
-        .testTarget(name: "LCMPipelineTests", dependencies: ["LCMPipeline"]),
+        .target(name: "TestSupport", dependencies: ["TensorCore"], path: "Tests/TestSupport"),
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "CKernels", "TestSupport"]),
+        .testTarget(name: "LCMModelsTests", dependencies: ["LCMModels", "TestSupport"]),
+        .testTarget(name: "LCMPipelineTests", dependencies: ["LCMPipeline", "TestSupport"]),
     ]
 )

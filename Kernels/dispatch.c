@@ -1,6 +1,9 @@
-// Run-time ISA choice: each dispatching entry point forwards to the AVX2 twin when the CPU has AVX2 and FMA.
+// Run-time ISA choice: each dispatching entry point forwards to the AVX2 twin when the CPU has AVX2 and FMA,
+// unless the environment variable LCM_KERNELS=reference forces the portable twins (read once, at first use).
 #include "lcm_kernels.h"
 
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 int lcm_cpu_has(const char *name) {
@@ -17,15 +20,26 @@ int lcm_cpu_has(const char *name) {
     return 0;
 }
 
+static lcm_isa choose_isa(void) {
+    const char *forced = getenv("LCM_KERNELS");
+    if (forced != NULL && strcmp(forced, "reference") == 0) return LCM_ISA_REF;
+    return lcm_cpu_has("avx2") && lcm_cpu_has("fma") ? LCM_ISA_AVX2 : LCM_ISA_REF;
+}
+
 lcm_isa lcm_kernels_isa(void) {
-    static int chosen = -1;
-    if (chosen < 0) chosen = LCM_ISA_REF;
-    return (lcm_isa)chosen;
+    // Threads racing on the first call all compute the same value, so relaxed order is enough.
+    static atomic_int chosen = -1;
+    int isa = atomic_load_explicit(&chosen, memory_order_relaxed);
+    if (isa < 0) {
+        isa = (int)choose_isa();
+        atomic_store_explicit(&chosen, isa, memory_order_relaxed);
+    }
+    return (lcm_isa)isa;
 }
 
 const char *lcm_kernels_isa_name(void) { return lcm_kernels_isa() == LCM_ISA_AVX2 ? "avx2+fma" : "reference"; }
 
-#define PICK(name) (lcm_kernels_isa() == LCM_ISA_AVX2 ? name##_ref : name##_ref)
+#define PICK(name) (lcm_kernels_isa() == LCM_ISA_AVX2 ? name##_avx2 : name##_ref)
 
 void lcm_f16_to_f32(const uint16_t *s, float *d, size_t n) { PICK(lcm_f16_to_f32)(s, d, n); }
 void lcm_bf16_to_f32(const uint16_t *s, float *d, size_t n) { PICK(lcm_bf16_to_f32)(s, d, n); }
@@ -51,6 +65,6 @@ void lcm_upsample_nearest2x_f32(const float *x, float *y, size_t p, size_t h, si
     PICK(lcm_upsample_nearest2x_f32)(x, y, p, h, w);
 }
 void lcm_im2col3x3_f32(const float *x, float *col, size_t c0, size_t c1, size_t h, size_t w, size_t s,
-                       size_t pt, size_t pl, size_t oh, size_t ow) {
-    PICK(lcm_im2col3x3_f32)(x, col, c0, c1, h, w, s, pt, pl, oh, ow);
+                       size_t pt, size_t pl, size_t oh, size_t ow, size_t oy0, size_t oy1) {
+    PICK(lcm_im2col3x3_f32)(x, col, c0, c1, h, w, s, pt, pl, oh, ow, oy0, oy1);
 }

@@ -5,6 +5,9 @@
 #include <math.h>
 #include <string.h>
 
+// No fused multiply-adds: each a * b + c below rounds twice, on every target, as the AVX2 twins do.
+#pragma STDC FP_CONTRACT OFF
+
 void lcm_f16_to_f32_ref(const uint16_t *src, float *dst, size_t n) {
     for (size_t i = 0; i < n; i++) {
         uint32_t h = src[i];
@@ -87,13 +90,21 @@ void lcm_bias_planes_f32_ref(float *x, const float *bias, size_t channels, size_
         for (size_t i = 0; i < plane; i++) x[c * plane + i] += bias[c];
 }
 
-static inline float sigmoid_ref(float v) { return 1.0f / (1.0f + expf(-v)); }
+// The activations are written without cancellation so that they keep full relative precision for negative
+// inputs, where 1 + erf(z) and 1 + tanh(u) would lose digits: x * sigmoid(k x) = x / (1 + exp(-k x)), and
+// 0.5 (1 + tanh u) = 1 / (1 + exp(-2u)). They differ from the textbook forms by rounding only.
+static inline float silu_ref(float v) { return v / (1.0f + expf(-v)); }
 
 void lcm_silu_f32_ref(const float *x, float *y, size_t n) {
-    for (size_t i = 0; i < n; i++) y[i] = x[i] * sigmoid_ref(x[i]);
+    for (size_t i = 0; i < n; i++) y[i] = silu_ref(x[i]);
 }
 
-static inline float gelu_ref(float v) { return 0.5f * v * (1.0f + erff(v * 0.70710678118654752f)); }
+// 0.5 v (1 + erf z) with z = v / sqrt 2; for z < 0, 1 + erf(z) = erfc(-z).
+static inline float gelu_ref(float v) {
+    float z = v * 0.70710678118654752f;
+    float t = z < 0 ? erfcf(-z) : 1.0f + erff(z);
+    return 0.5f * v * t;
+}
 
 void lcm_gelu_f32_ref(const float *x, float *y, size_t n) {
     for (size_t i = 0; i < n; i++) y[i] = gelu_ref(x[i]);
@@ -103,12 +114,13 @@ void lcm_gelu_tanh_f32_ref(const float *x, float *y, size_t n) {
     const float k = 0.79788456080286536f;  // sqrt(2/pi)
     for (size_t i = 0; i < n; i++) {
         float v = x[i];
-        y[i] = 0.5f * v * (1.0f + tanhf(k * (v + 0.044715f * v * v * v)));
+        float u = k * (v + 0.044715f * v * v * v);
+        y[i] = v / (1.0f + expf(-2.0f * u));
     }
 }
 
 void lcm_quick_gelu_f32_ref(const float *x, float *y, size_t n) {
-    for (size_t i = 0; i < n; i++) y[i] = x[i] * sigmoid_ref(1.702f * x[i]);
+    for (size_t i = 0; i < n; i++) y[i] = x[i] / (1.0f + expf(-(1.702f * x[i])));
 }
 
 void lcm_geglu_f32_ref(const float *x, float *y, size_t rows, size_t cols) {
@@ -175,7 +187,7 @@ void lcm_groupnorm_group_f32_ref(const float *x, float *y, const float *gamma, c
         float b = beta ? beta[c] : 0.0f;
         for (size_t i = 0; i < plane; i++) {
             float v = (x[c * plane + i] - m) * g + b;
-            y[c * plane + i] = fuse_silu ? v * sigmoid_ref(v) : v;
+            y[c * plane + i] = fuse_silu ? silu_ref(v) : v;
         }
     }
 }
@@ -190,17 +202,20 @@ void lcm_upsample_nearest2x_f32_ref(const float *x, float *y, size_t planes, siz
 }
 
 void lcm_im2col3x3_f32_ref(const float *x, float *col, size_t c0, size_t c1, size_t h, size_t w,
-                           size_t stride, size_t pad_top, size_t pad_left, size_t oh, size_t ow) {
+                           size_t stride, size_t pad_top, size_t pad_left, size_t oh, size_t ow, size_t oy0,
+                           size_t oy1) {
+    (void)oh;
+    size_t rows = oy1 - oy0;
     for (size_t ci = c0; ci < c1; ci++) {
         const float *plane = x + ci * h * w;
         for (size_t ky = 0; ky < 3; ky++) {
             for (size_t kx = 0; kx < 3; kx++) {
-                float *row = col + ((ci - c0) * 9 + ky * 3 + kx) * oh * ow;
-                for (size_t oy = 0; oy < oh; oy++) {
+                float *row = col + ((ci - c0) * 9 + ky * 3 + kx) * rows * ow;
+                for (size_t oy = oy0; oy < oy1; oy++) {
                     long iy = (long)(oy * stride + ky) - (long)pad_top;
                     for (size_t ox = 0; ox < ow; ox++) {
                         long ix = (long)(ox * stride + kx) - (long)pad_left;
-                        row[oy * ow + ox] =
+                        row[(oy - oy0) * ow + ox] =
                             (iy >= 0 && iy < (long)h && ix >= 0 && ix < (long)w) ? plane[iy * w + ix] : 0.0f;
                     }
                 }

@@ -107,14 +107,15 @@ void lcm_upsample_nearest2x_f32(const float *x, float *y, size_t planes, size_t 
 void lcm_upsample_nearest2x_f32_ref(const float *x, float *y, size_t planes, size_t h, size_t w);
 void lcm_upsample_nearest2x_f32_avx2(const float *x, float *y, size_t planes, size_t h, size_t w);
 /// im2col for a 3×3 kernel over one image x [c, h, w] with zero padding (pad_top, pad_left; bottom/right
-/// padding is implied by oh, ow) and stride. Writes rows c0..c1 of the channel range: col is
-/// [(c1-c0)*9, oh*ow], row (ci-c0)*9 + ky*3 + kx holds x[ci, oy*stride + ky - pad_top, ox*stride + kx - pad_left].
+/// padding is implied by oh, ow) and stride, for channels c0..<c1 and output rows oy0..<oy1 (so large maps can be
+/// done in tiles). col is [(c1-c0)*9, (oy1-oy0)*ow]: row (ci-c0)*9 + ky*3 + kx, column (oy-oy0)*ow + ox holds
+/// x[ci, oy*stride + ky - pad_top, ox*stride + kx - pad_left], or 0 outside the image.
 void lcm_im2col3x3_f32(const float *x, float *col, size_t c0, size_t c1, size_t h, size_t w, size_t stride,
-                       size_t pad_top, size_t pad_left, size_t oh, size_t ow);
+                       size_t pad_top, size_t pad_left, size_t oh, size_t ow, size_t oy0, size_t oy1);
 void lcm_im2col3x3_f32_ref(const float *x, float *col, size_t c0, size_t c1, size_t h, size_t w,
-                           size_t stride, size_t pad_top, size_t pad_left, size_t oh, size_t ow);
+                           size_t stride, size_t pad_top, size_t pad_left, size_t oh, size_t ow, size_t oy0, size_t oy1);
 void lcm_im2col3x3_f32_avx2(const float *x, float *col, size_t c0, size_t c1, size_t h, size_t w,
-                            size_t stride, size_t pad_top, size_t pad_left, size_t oh, size_t ow);
+                            size_t stride, size_t pad_top, size_t pad_left, size_t oh, size_t ow, size_t oy0, size_t oy1);
 
 #ifdef __cplusplus
 }

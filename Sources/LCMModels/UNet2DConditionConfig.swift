@@ -1,0 +1,145 @@
+// The UNet2DConditionModel config.json fields (diffusers models/unets/unet_2d_condition.py), one struct for the
+// SD1.x, SD2.x and SDXL families, resolved into per-block values.
+import Foundation
+import TensorCore
+
+public struct UNet2DConditionConfig: Decodable, Sendable {
+    public var inChannels = 4
+    public var outChannels = 4
+    public var sampleSize: Int? = nil
+    public var centerInputSample = false
+    public var flipSinToCos = true
+    public var freqShift = 0
+    public var downBlockTypes: [String]
+    public var midBlockType: String? = "UNetMidBlock2DCrossAttn"
+    public var upBlockTypes: [String]
+    public var blockOutChannels: [Int]
+    public var layersPerBlock: IntOrList = .one(2)
+    public var downsamplePadding = 1
+    public var midBlockScaleFactor: Float = 1
+    public var actFn = "silu"
+    public var normNumGroups = 32
+    public var normEps: Float = 1e-5
+    public var crossAttentionDim: IntOrList = .one(768)
+    public var transformerLayersPerBlock: IntOrList = .one(1)
+    public var attentionHeadDim: IntOrList = .one(8)
+    public var numAttentionHeads: IntOrList? = nil
+    public var useLinearProjection = false
+    public var onlyCrossAttention = false
+    public var resnetTimeScaleShift = "default"
+    public var timeEmbeddingType = "positional"
+    public var timeCondProjDim: Int? = nil
+    public var classEmbedType: String? = nil
+    public var additionEmbedType: String? = nil
+    public var additionTimeEmbedDim: Int? = nil
+    public var projectionClassEmbeddingsInputDim: Int? = nil
+    public var encoderHidDim: Int? = nil
+    public var convInKernel = 3
+    public var convOutKernel = 3
+
+    enum CodingKeys: String, CodingKey {
+        case inChannels = "in_channels", outChannels = "out_channels", sampleSize = "sample_size"
+        case centerInputSample = "center_input_sample", flipSinToCos = "flip_sin_to_cos", freqShift = "freq_shift"
+        case downBlockTypes = "down_block_types", midBlockType = "mid_block_type", upBlockTypes = "up_block_types"
+        case blockOutChannels = "block_out_channels", layersPerBlock = "layers_per_block"
+        case downsamplePadding = "downsample_padding", midBlockScaleFactor = "mid_block_scale_factor"
+        case actFn = "act_fn", normNumGroups = "norm_num_groups", normEps = "norm_eps"
+        case crossAttentionDim = "cross_attention_dim", transformerLayersPerBlock = "transformer_layers_per_block"
+        case attentionHeadDim = "attention_head_dim", numAttentionHeads = "num_attention_heads"
+        case useLinearProjection = "use_linear_projection", onlyCrossAttention = "only_cross_attention"
+        case resnetTimeScaleShift = "resnet_time_scale_shift", timeEmbeddingType = "time_embedding_type"
+        case timeCondProjDim = "time_cond_proj_dim", classEmbedType = "class_embed_type"
+        case additionEmbedType = "addition_embed_type", additionTimeEmbedDim = "addition_time_embed_dim"
+        case projectionClassEmbeddingsInputDim = "projection_class_embeddings_input_dim"
+        case encoderHidDim = "encoder_hid_dim", convInKernel = "conv_in_kernel", convOutKernel = "conv_out_kernel"
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func opt<T: Decodable>(_ key: CodingKeys, _ fallback: T) throws -> T {
+            try c.decodeIfPresent(T.self, forKey: key) ?? fallback
+        }
+        downBlockTypes = try c.decode([String].self, forKey: .downBlockTypes)
+        upBlockTypes = try c.decode([String].self, forKey: .upBlockTypes)
+        blockOutChannels = try c.decode([Int].self, forKey: .blockOutChannels)
+        inChannels = try opt(.inChannels, inChannels)
+        outChannels = try opt(.outChannels, outChannels)
+        sampleSize = try c.decodeIfPresent(Int.self, forKey: .sampleSize)
+        centerInputSample = try opt(.centerInputSample, centerInputSample)
+        flipSinToCos = try opt(.flipSinToCos, flipSinToCos)
+        freqShift = try opt(.freqShift, freqShift)
+        midBlockType = c.contains(.midBlockType) ? try c.decodeIfPresent(String.self, forKey: .midBlockType) : midBlockType
+        layersPerBlock = try opt(.layersPerBlock, layersPerBlock)
+        downsamplePadding = try opt(.downsamplePadding, downsamplePadding)
+        midBlockScaleFactor = try opt(.midBlockScaleFactor, midBlockScaleFactor)
+        actFn = try opt(.actFn, actFn)
+        normNumGroups = try opt(.normNumGroups, normNumGroups)
+        normEps = try opt(.normEps, normEps)
+        crossAttentionDim = try opt(.crossAttentionDim, crossAttentionDim)
+        transformerLayersPerBlock = try opt(.transformerLayersPerBlock, transformerLayersPerBlock)
+        attentionHeadDim = try opt(.attentionHeadDim, attentionHeadDim)
+        numAttentionHeads = try c.decodeIfPresent(IntOrList.self, forKey: .numAttentionHeads)
+        useLinearProjection = try opt(.useLinearProjection, useLinearProjection)
+        onlyCrossAttention = try opt(.onlyCrossAttention, onlyCrossAttention)
+        resnetTimeScaleShift = try opt(.resnetTimeScaleShift, resnetTimeScaleShift)
+        timeEmbeddingType = try opt(.timeEmbeddingType, timeEmbeddingType)
+        timeCondProjDim = try c.decodeIfPresent(Int.self, forKey: .timeCondProjDim)
+        classEmbedType = try c.decodeIfPresent(String.self, forKey: .classEmbedType)
+        additionEmbedType = try c.decodeIfPresent(String.self, forKey: .additionEmbedType)
+        additionTimeEmbedDim = try c.decodeIfPresent(Int.self, forKey: .additionTimeEmbedDim)
+        projectionClassEmbeddingsInputDim = try c.decodeIfPresent(Int.self, forKey: .projectionClassEmbeddingsInputDim)
+        encoderHidDim = try c.decodeIfPresent(Int.self, forKey: .encoderHidDim)
+        convInKernel = try opt(.convInKernel, convInKernel)
+        convOutKernel = try opt(.convOutKernel, convOutKernel)
+    }
+
+    /// Per-block values and checks of what this engine supports; throws a ConfigError naming the field.
+    public func resolved() throws -> Resolved {
+        let n = blockOutChannels.count
+        guard downBlockTypes.count == n, upBlockTypes.count == n else {
+            throw ConfigError("down_block_types/up_block_types must have one entry per block_out_channels entry (\(n))")
+        }
+        for t in downBlockTypes where !["CrossAttnDownBlock2D", "DownBlock2D"].contains(t) {
+            throw ConfigError("unsupported down block type '\(t)'")
+        }
+        for t in upBlockTypes where !["CrossAttnUpBlock2D", "UpBlock2D"].contains(t) {
+            throw ConfigError("unsupported up block type '\(t)'")
+        }
+        if let m = midBlockType, m != "UNetMidBlock2DCrossAttn" { throw ConfigError("unsupported mid block type '\(m)'") }
+        guard resnetTimeScaleShift == "default" else {
+            throw ConfigError("unsupported resnet_time_scale_shift '\(resnetTimeScaleShift)'")
+        }
+        guard timeEmbeddingType == "positional" else {
+            throw ConfigError("unsupported time_embedding_type '\(timeEmbeddingType)'")
+        }
+        guard classEmbedType == nil, encoderHidDim == nil, !onlyCrossAttention else {
+            throw ConfigError("class embeddings, encoder_hid_dim and only_cross_attention are not supported")
+        }
+        if let a = additionEmbedType, a != "text_time" { throw ConfigError("unsupported addition_embed_type '\(a)'") }
+        guard convInKernel == 3, convOutKernel == 3 else { throw ConfigError("conv_in/conv_out kernels must be 3") }
+        guard let act = Activation(configName: actFn), act == .silu else {
+            throw ConfigError("unsupported act_fn '\(actFn)'")
+        }
+        guard case .one(let crossDim) = crossAttentionDim else {
+            throw ConfigError("per-block cross_attention_dim is not supported")
+        }
+        for ch in blockOutChannels where ch % normNumGroups != 0 {
+            throw ConfigError("block_out_channels entry \(ch) is not a multiple of norm_num_groups \(normNumGroups)")
+        }
+        let heads = try (numAttentionHeads ?? attentionHeadDim).perBlock(n, key: "num_attention_heads")
+        return Resolved(
+            layersPerBlock: try layersPerBlock.perBlock(n, key: "layers_per_block"),
+            transformerLayers: try transformerLayersPerBlock.perBlock(n, key: "transformer_layers_per_block"),
+            heads: heads, crossAttentionDim: crossDim)
+    }
+
+    public struct Resolved: Sendable {
+        public let layersPerBlock: [Int]
+        public let transformerLayers: [Int]
+        public let heads: [Int]
+        public let crossAttentionDim: Int
+    }
+
+    /// 2^(number of upsamplers): the latent sizes that need no explicit upsample sizes.
+    public var downsamplingFactor: Int { 1 << (blockOutChannels.count - 1) }
+}

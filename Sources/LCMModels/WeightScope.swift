@@ -1,0 +1,96 @@
+// Weights by checkpoint name: a store over one or more safetensors files, and scopes that walk name prefixes
+// (`scope["down_blocks"][0]["resnets"][1]["conv1"]`) the way the diffusers module tree spells the keys.
+// Loading never stops at the first problem: missing tensors and shape mismatches are collected and reported
+// together, by full name, when the model is finished (`WeightStore.finish`).
+import Foundation
+import TensorCore
+
+public enum ModelLoadError: Error, CustomStringConvertible {
+    case missingTensors(component: String, names: [String])
+    case wrongShapes(component: String, details: [String])
+    case badConfig(file: String, problem: String)
+    case missingFile(String)
+
+    public var description: String {
+        switch self {
+        case let .missingTensors(component, names):
+            let shown = names.prefix(5).joined(separator: ", ")
+            return "\(component): \(names.count) tensor(s) missing: \(shown)\(names.count > 5 ? ", …" : "")"
+        case let .wrongShapes(component, details):
+            let shown = details.prefix(3).joined(separator: "; ")
+            return "\(component): \(details.count) tensor(s) of the wrong shape: \(shown)\(details.count > 3 ? "; …" : "")"
+        case let .badConfig(file, problem): return "\(file): \(problem)"
+        case let .missingFile(path): return "missing file: \(path)"
+        }
+    }
+}
+
+/// All tensors of one component (possibly several files), by canonical name, with use tracking.
+public final class WeightStore: @unchecked Sendable {
+    public let component: String
+    private var index: [String: (file: SafeTensorsFile, name: String)] = [:]
+    private var used: Set<String> = []
+    private var missing: [String] = []
+    private var wrongShape: [String] = []
+    private var failures: [String] = []
+
+    /// `canonicalName` maps a name as stored in a file to the name the model asks for (see KeyRenames).
+    public init(component: String, files: [SafeTensorsFile], canonicalName: (String) -> String? = { $0 }) {
+        self.component = component
+        for file in files {
+            for name in file.names {
+                if let canonical = canonicalName(name) { index[canonical] = (file, name) }
+            }
+        }
+    }
+
+    public var root: WeightScope { WeightScope(store: self, prefix: "") }
+    public var names: [String] { index.keys.sorted() }
+    public func contains(_ name: String) -> Bool { index[name] != nil }
+
+    /// The tensor `name` checked against `shape`; a stand-in of that shape (and a recorded problem) otherwise.
+    func tensor(_ name: String, shape: [Int]) -> Tensor {
+        guard let entry = index[name] else {
+            missing.append(name)
+            return Tensor(zeros: shape)
+        }
+        used.insert(name)
+        do {
+            let t = try entry.file.tensor(entry.name)
+            if t.shape == shape { return t }
+            if t.count == shape.reduce(1, *) && t.shape.filter({ $0 != 1 }) == shape.filter({ $0 != 1 }) {
+                return t.reshaped(shape)  // e.g. LDM 1×1 conv attention weights [C, C, 1, 1] used as [C, C]
+            }
+            wrongShape.append("\(name) expected \(shape), found \(t.shape)")
+        } catch {
+            failures.append("\(error)")
+        }
+        return Tensor(zeros: shape)
+    }
+
+    /// Throws if anything was missing or malformed; returns the names no layer asked for.
+    @discardableResult
+    public func finish() throws -> [String] {
+        if let failure = failures.first { throw ModelLoadError.badConfig(file: component, problem: failure) }
+        if !missing.isEmpty { throw ModelLoadError.missingTensors(component: component, names: missing) }
+        if !wrongShape.isEmpty { throw ModelLoadError.wrongShapes(component: component, details: wrongShape) }
+        return index.keys.filter { !used.contains($0) }.sorted()
+    }
+}
+
+/// A name prefix inside a WeightStore.
+public struct WeightScope {
+    let store: WeightStore
+    public let prefix: String
+
+    public subscript(_ key: String) -> WeightScope {
+        WeightScope(store: store, prefix: prefix.isEmpty ? key : prefix + "." + key)
+    }
+
+    public subscript(_ index: Int) -> WeightScope { self[String(index)] }
+
+    public func tensor(_ name: String, shape: [Int]) -> Tensor { store.tensor(self[name].prefix, shape: shape) }
+
+    /// True when the checkpoint has a tensor `name` in this scope (for optional layers).
+    public func has(_ name: String) -> Bool { store.contains(self[name].prefix) }
+}

@@ -1,0 +1,55 @@
+// Dense layers and matrix products through BLAS.
+import CKernels
+
+/// y = x · Wᵀ + b over the last axis: x [..., in], weight [out, in] (PyTorch layout), bias [out] → [..., out].
+public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
+    precondition(weight.rank == 2 && x.shape.last == weight.shape[1],
+                 "linear: input \(x.shape) does not fit weight \(weight.shape)")
+    let (outF, inF) = (weight.shape[0], weight.shape[1])
+    if let bias { precondition(bias.shape == [outF], "linear: bias \(bias.shape) does not fit weight \(weight.shape)") }
+    let rows = x.count / max(inF, 1)
+    var y = Tensor(uninitialized: Array(x.shape.dropLast()) + [outF])
+    y.withUnsafeMutableBufferPointer { out in
+        let c = out.baseAddress!
+        BLAS.sgemm(transB: true, m: rows, n: outF, k: inF, a: x.data, lda: inF, b: weight.data, ldb: inF,
+                   c: c, ldc: outF)
+        if let bias {
+            let bp = bias.data
+            ThreadPolicy.parallelFor(rows, minChunk: max(1, elementwiseGrain / max(outF, 1))) { r in
+                lcm_bias_rows_f32(c + r.lowerBound * outF, bp, r.count, outF)
+            }
+        }
+    }
+    return y
+}
+
+/// Batched matrix product over the last two axes: a [..., m, k] · b [..., k, n] → [..., m, n].
+public func matmul(_ a: Tensor, _ b: Tensor) -> Tensor {
+    precondition(a.rank >= 2 && b.rank == a.rank && a.shape.dropLast(2) == b.shape.dropLast(2)
+                 && a.shape[a.rank - 1] == b.shape[b.rank - 2],
+                 "matmul: shapes \(a.shape) and \(b.shape) do not fit")
+    let (m, k, n) = (a.shape[a.rank - 2], a.shape[a.rank - 1], b.shape[b.rank - 1])
+    let batch = a.count / max(m * k, 1)
+    var y = Tensor(uninitialized: Array(a.shape.dropLast(2)) + [m, n])
+    y.withUnsafeMutableBufferPointer { out in
+        for i in 0..<batch {
+            BLAS.sgemm(m: m, n: n, k: k, a: a.data + i * m * k, lda: k, b: b.data + i * k * n, ldb: n,
+                       c: out.baseAddress! + i * m * n, ldc: n)
+        }
+    }
+    return y
+}
+
+/// Rows of `table` [V, D] picked by `ids` → [ids.count, D]. Ids must be in range (checked).
+public func embedding(_ ids: [Int], table: Tensor) -> Tensor {
+    precondition(table.rank == 2, "embedding: table \(table.shape) is not 2-D")
+    let (v, d) = (table.shape[0], table.shape[1])
+    var y = Tensor(uninitialized: [ids.count, d])
+    y.withUnsafeMutableBufferPointer { out in
+        for (row, id) in ids.enumerated() {
+            precondition(id >= 0 && id < v, "embedding: id \(id) outside a table of \(v) rows")
+            (out.baseAddress! + row * d).update(from: table.data + id * d, count: d)
+        }
+    }
+    return y
+}

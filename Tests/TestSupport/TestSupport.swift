@@ -1,0 +1,59 @@
+// Shared by the test targets: where the fixtures are, and one tensor comparison that reports the worst element.
+import Foundation
+import TensorCore
+
+public enum Fixtures {
+    /// Tests/Fixtures in the source tree.
+    public static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Fixtures")
+
+    public static func url(_ relative: String) -> URL { root.appendingPathComponent(relative) }
+
+    /// Opens a golden file, e.g. `golden("tiny-lcm/unet.safetensors")`.
+    public static func golden(_ relative: String) throws -> SafeTensorsFile {
+        try SafeTensorsFile(contentsOf: root.appendingPathComponent("goldens").appendingPathComponent(relative))
+    }
+
+    /// A scratch folder under the system temporary directory, removed by the caller.
+    public static func temporaryDirectory() throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lcm-tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir
+    }
+}
+
+/// The outcome of comparing two tensors elementwise: passes when |got − want| ≤ atol + rtol·|want| everywhere.
+public struct Closeness: CustomStringConvertible {
+    public let ok: Bool
+    public let maxAbsError: Float
+    public let worst: (index: Int, got: Float, want: Float)?
+    public let shapes: ([Int], [Int])
+
+    public var description: String {
+        guard shapes.0 == shapes.1 else { return "shapes differ: got \(shapes.0), want \(shapes.1)" }
+        guard let worst else { return "max abs error 0" }
+        return "max abs error \(maxAbsError) at flat index \(worst.index): got \(worst.got), want \(worst.want)"
+    }
+}
+
+public func compare(_ got: Tensor, _ want: Tensor, atol: Float, rtol: Float = 0) -> Closeness {
+    guard got.shape == want.shape else {
+        return Closeness(ok: false, maxAbsError: .infinity, worst: nil, shapes: (got.shape, want.shape))
+    }
+    var ok = true
+    var maxErr: Float = 0
+    var worst: (Int, Float, Float)?
+    got.withUnsafeBufferPointer { g in
+        want.withUnsafeBufferPointer { w in
+            for i in 0..<g.count {
+                let err = abs(g[i] - w[i])
+                if !(err <= atol + rtol * abs(w[i])) { ok = false }
+                if err > maxErr || err.isNaN || (worst == nil && i == g.count - 1) {
+                    if err > maxErr || err.isNaN { maxErr = err.isNaN ? .nan : err }
+                    worst = (i, g[i], w[i])
+                }
+            }
+        }
+    }
+    return Closeness(ok: ok, maxAbsError: maxErr, worst: worst, shapes: (got.shape, want.shape))
+}
