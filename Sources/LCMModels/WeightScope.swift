@@ -26,9 +26,12 @@ public enum ModelLoadError: Error, CustomStringConvertible {
 }
 
 /// All tensors of one component (possibly several files), by canonical name, with use tracking.
+/// A store made with `random(component:seed:)` has no files and answers every request with random weights of the
+/// requested shape (benchmarks of an architecture without a checkpoint).
 public final class WeightStore: @unchecked Sendable {
     public let component: String
     private var index: [String: (file: SafeTensorsFile, name: String)] = [:]
+    private var randomState: UInt64?
     private var used: Set<String> = []
     private var missing: [String] = []
     private var wrongShape: [String] = []
@@ -44,12 +47,36 @@ public final class WeightStore: @unchecked Sendable {
         }
     }
 
+    /// Random weights for any name: norm weights 1, biases 0, other tensors uniform in ±1/sqrt(fan-in).
+    public static func random(component: String, seed: UInt64) -> WeightStore {
+        let store = WeightStore(component: component, files: [])
+        store.randomState = seed | 1
+        return store
+    }
+
     public var root: WeightScope { WeightScope(store: self, prefix: "") }
     public var names: [String] { index.keys.sorted() }
     public func contains(_ name: String) -> Bool { index[name] != nil }
 
+    private func randomTensor(_ name: String, shape: [Int]) -> Tensor {
+        if shape.count == 1 { return Tensor(shape: shape, repeating: name.hasSuffix("bias") ? 0 : 1) }
+        let bound = 1 / Float(max(1, shape.dropFirst().reduce(1, *))).squareRoot()
+        var state = randomState ?? 1
+        let t = Tensor(shape: shape) { buf in
+            for i in buf.indices {
+                state ^= state << 13
+                state ^= state >> 7
+                state ^= state << 17
+                buf[i] = (Float(state >> 40) / Float(1 << 24) * 2 - 1) * bound
+            }
+        }
+        randomState = state
+        return t
+    }
+
     /// The tensor `name` checked against `shape`; a stand-in of that shape (and a recorded problem) otherwise.
     func tensor(_ name: String, shape: [Int]) -> Tensor {
+        if randomState != nil { return randomTensor(name, shape: shape) }
         guard let entry = index[name] else {
             missing.append(name)
             return Tensor(zeros: shape)
@@ -91,6 +118,4 @@ public struct WeightScope {
 
     public func tensor(_ name: String, shape: [Int]) -> Tensor { store.tensor(self[name].prefix, shape: shape) }
 
-    /// True when the checkpoint has a tensor `name` in this scope (for optional layers).
-    public func has(_ name: String) -> Bool { store.contains(self[name].prefix) }
 }

@@ -19,6 +19,7 @@ public func attention(query q: Tensor, key k: Tensor, value v: Tensor, heads: In
     let (d, dv) = (qkDim / heads, vDim / heads)
     let s = scale ?? 1 / Float(d).squareRoot()
     let block = max(1, min(nq, scoreBlockFloats / max(nk, 1)))
+    FlopCounter.add(multiplyAccumulates: batch * heads * nq * nk * (d + dv))
     var out = Tensor(uninitialized: [batch, nq, vDim])
     let scores = UnsafeMutablePointer<Float>.allocate(capacity: block * nk)
     defer { scores.deallocate() }

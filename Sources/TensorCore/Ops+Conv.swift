@@ -28,6 +28,7 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padd
     let oh = (h + padding.top + padding.bottom - kh) / stride + 1
     let ow = (w + padding.left + padding.right - kw) / stride + 1
     precondition(oh > 0 && ow > 0, "conv2d: input \(x.shape) is too small for weight \(weight.shape)")
+    FlopCounter.add(multiplyAccumulates: batch * cout * oh * ow * cin * kh * kw)
     var y = Tensor(uninitialized: [batch, cout, oh, ow])
     let direct1x1 = kh == 1 && stride == 1 && padding == .same(0)
     y.withUnsafeMutableBufferPointer { out in

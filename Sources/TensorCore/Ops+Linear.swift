@@ -8,6 +8,7 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
     let (outF, inF) = (weight.shape[0], weight.shape[1])
     if let bias { precondition(bias.shape == [outF], "linear: bias \(bias.shape) does not fit weight \(weight.shape)") }
     let rows = x.count / max(inF, 1)
+    FlopCounter.add(multiplyAccumulates: rows * outF * inF)
     var y = Tensor(uninitialized: Array(x.shape.dropLast()) + [outF])
     y.withUnsafeMutableBufferPointer { out in
         let c = out.baseAddress!
@@ -30,6 +31,7 @@ public func matmul(_ a: Tensor, _ b: Tensor) -> Tensor {
                  "matmul: shapes \(a.shape) and \(b.shape) do not fit")
     let (m, k, n) = (a.shape[a.rank - 2], a.shape[a.rank - 1], b.shape[b.rank - 1])
     let batch = a.count / max(m * k, 1)
+    FlopCounter.add(multiplyAccumulates: batch * m * n * k)
     var y = Tensor(uninitialized: Array(a.shape.dropLast(2)) + [m, n])
     y.withUnsafeMutableBufferPointer { out in
         for i in 0..<batch {

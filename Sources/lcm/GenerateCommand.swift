@@ -1,5 +1,125 @@
+// `lcm generate`: text to image with a latent consistency model.
 import ArgumentParser
+import Foundation
+import LCMPipeline
+import TensorCore
 
 struct Generate: ParsableCommand {
-    func run() throws { throw ValidationError("not available yet") }
+    static let configuration = CommandConfiguration(
+        abstract: "Generate images from a text prompt.",
+        discussion: """
+            Width and height must be multiples of 8 (and of the VAE's scale factor). Without --seed a random seed \
+            is used and printed. Files are written as PNG with the generation settings in text chunks.
+            """)
+
+    @Argument(help: "The prompt (or use --prompt).") var promptArgument: String?
+    @Option(name: .customLong("prompt"), help: "The prompt.") var promptOption: String?
+    @OptionGroup var modelOptions: ModelOptions
+    @Option(help: "Sampling steps.") var steps = 4
+    @Option(help: "Guidance scale (LCM UNets embed w = guidance − 1).") var guidance: Float = 8.0
+    @Option(help: "Random seed (torch.manual_seed compatible).") var seed: UInt64?
+    @Option(help: "Image width in pixels (default: from the model config).") var width: Int?
+    @Option(help: "Image height in pixels (default: from the model config).") var height: Int?
+    @Option(help: "Images to generate for the prompt.") var batch = 1
+    @Option(name: .customLong("original-steps"), help: "LCM skipping-step base schedule (default: scheduler config).")
+    var originalSteps: Int?
+    @Option(help: "Start from these latents (safetensors file with one tensor named 'latents').") var latents: String?
+    @Option(name: .shortAndLong, help: "Output PNG path (default: built from the prompt, seed and steps).")
+    var output: String?
+    @Option(name: .customLong("save-intermediates"), help: "Write intermediate tensors to this safetensors file.")
+    var saveIntermediates: String?
+    @Option(help: "Threads for BLAS and kernels (default: LCM_THREADS or all cores).") var threads: Int?
+    @Flag(help: "Print a JSON result record on stdout.") var json = false
+
+    func run() throws {
+        try runReportingErrors {
+            let prompt = try resolvedPrompt()
+            if let threads { ThreadPolicy.setThreads(threads) }
+            let location = try modelOptions.location()
+            var request = GenerationRequest(prompt: prompt)
+            request.steps = steps
+            request.guidanceScale = guidance
+            request.seed = seed
+            request.width = width
+            request.height = height
+            request.batchSize = batch
+            request.originalInferenceSteps = originalSteps
+            request.recordIntermediates = saveIntermediates != nil
+            if let latents {
+                request.initialLatents = try SafeTensorsFile(contentsOf: URL(fileURLWithPath: latents)).tensor("latents")
+            }
+            guard steps >= 1 else { throw ValidationError("--steps must be at least 1") }
+            let loadStart = Date()
+            let pipeline = try LatentConsistencyModelPipeline(location: location)
+            let loadSeconds = Date().timeIntervalSince(loadStart)
+            for (component, names) in pipeline.model.unusedWeights.sorted(by: { $0.key < $1.key }) where !names.isEmpty {
+                Console.warn("\(component): \(names.count) unused tensor(s), e.g. \(names.prefix(3).joined(separator: ", "))")
+            }
+            try pipeline.validate(request)
+            let seedUsed = request.seed ?? UInt64.random(in: 0..<(1 << 32))
+            request.seed = seedUsed
+            let outputs = try outputPaths(prompt: prompt, seed: seedUsed)
+            try Console.checkWritable(outputs + [saveIntermediates].compactMap { $0 })
+            if pipeline.model.tokenizer(prompt, maxLength: 77).truncated {
+                Console.warn("the prompt is longer than 77 tokens and was truncated")
+            }
+            let progress = Console.Progress(enabled: !json)
+            let result = try pipeline.generate(request) { info in
+                progress.step(info)
+                return true
+            }
+            progress.finish()
+            let size = "\(result.images[0].width)x\(result.images[0].height)"
+            for (image, path) in zip(result.images, outputs) {
+                try PNGImage.write(image, to: URL(fileURLWithPath: path), text: [
+                    ("prompt", prompt), ("seed", String(seedUsed)), ("steps", String(steps)),
+                    ("guidance", String(guidance)), ("size", size), ("model", pipeline.model.name),
+                    ("software", "swift-lcm \(LCMCommand.version)"),
+                ])
+            }
+            if let saveIntermediates {
+                try SafeTensorsWriter.write(result.intermediates.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
+                                            metadata: ["prompt": prompt, "seed": String(seedUsed)],
+                                            to: URL(fileURLWithPath: saveIntermediates))
+            }
+            try report(result, files: outputs, loadSeconds: loadSeconds)
+        }
+    }
+
+    private func resolvedPrompt() throws -> String {
+        switch (promptArgument, promptOption) {
+        case let (a?, nil): return a
+        case let (nil, o?): return o
+        case (nil, nil): throw ValidationError("give a prompt as an argument or with --prompt")
+        default: throw ValidationError("give the prompt once: as an argument or with --prompt, not both")
+        }
+    }
+
+    private func outputPaths(prompt: String, seed: UInt64) throws -> [String] {
+        let base: String
+        if let output {
+            base = output.hasSuffix(".png") ? String(output.dropLast(4)) : output
+        } else {
+            base = "\(Console.slug(prompt))-\(seed)-\(steps)steps"
+        }
+        return batch == 1 ? ["\(base).png"] : (1...batch).map { "\(base)-\($0).png" }
+    }
+
+    private func report(_ result: GenerationResult, files: [String], loadSeconds: Double) throws {
+        let t = result.timings
+        if json {
+            let record: [String: Any] = [
+                "files": files, "seed": result.seed, "steps": steps, "guidance": guidance,
+                "timesteps": result.timesteps,
+                "seconds": ["load": loadSeconds, "text_encoder": t.textEncoder, "unet_steps": t.unetSteps,
+                            "vae_decode": t.vaeDecode, "total": t.total],
+            ]
+            let data = try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys, .withoutEscapingSlashes])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            for f in files { print(f) }
+            Console.note(String(format: "seed %llu, %d steps, %.2f s (text %.2f s, UNet %.2f s, VAE %.2f s)",
+                                result.seed, steps, t.total, t.textEncoder, t.unetSteps.reduce(0, +), t.vaeDecode))
+        }
+    }
 }

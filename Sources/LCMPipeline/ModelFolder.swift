@@ -1,0 +1,108 @@
+// Loading a diffusers pipeline folder (model_index.json; unet/, vae/, text_encoder/, tokenizer/, scheduler/), as
+// DiffusionPipeline.from_pretrained does for safetensors weights, with optional per-component overrides.
+import Foundation
+import LCMModels
+import TensorCore
+
+/// Where each component of a pipeline comes from.
+public struct ModelLocation: Sendable {
+    public var directory: URL
+    /// Weight variant ("fp16"); nil: plain files, or the fp16 variant when that is all a component has.
+    public var variant: String?
+    /// A UNet folder (with config.json) to use instead of `directory/unet`.
+    public var unetDirectory: URL?
+    /// A VAE folder (with config.json) to use instead of `directory/vae`.
+    public var vaeDirectory: URL?
+
+    public init(directory: URL, variant: String? = nil, unetDirectory: URL? = nil, vaeDirectory: URL? = nil) {
+        self.directory = directory
+        self.variant = variant
+        self.unetDirectory = unetDirectory
+        self.vaeDirectory = vaeDirectory
+    }
+}
+
+/// The loaded networks, tokenizer and scheduler configuration of one pipeline folder.
+public struct LoadedModel: Sendable {
+    public let tokenizer: CLIPTokenizer
+    public let textEncoder: CLIPTextModel
+    public let unet: UNet2DConditionModel
+    public let vae: AutoencoderKL
+    public let schedulerConfig: LCMSchedulerConfig
+    public let name: String
+    /// Weight names present in the files but used by no layer, per component.
+    public let unusedWeights: [String: [String]]
+
+    public init(_ location: ModelLocation, withVAEEncoder: Bool = false) throws {
+        let fm = FileManager.default
+        let dir = location.directory
+        var isDir: ObjCBool = false
+        guard fm.fileExists(atPath: dir.path, isDirectory: &isDir), isDir.boolValue else {
+            throw ModelLoadError.missingFile("\(dir.path) (model folder)")
+        }
+        let index = dir.appendingPathComponent("model_index.json")
+        guard fm.fileExists(atPath: index.path) else {
+            throw ModelLoadError.badConfig(file: dir.path, problem: "not a diffusers folder (no model_index.json)")
+        }
+        name = dir.lastPathComponent
+        var unused: [String: [String]] = [:]
+
+        func component(_ name: String) throws -> URL {
+            let url = dir.appendingPathComponent(name)
+            guard fm.fileExists(atPath: url.path) else {
+                throw ModelLoadError.missingFile("\(url.path) (component '\(name)')")
+            }
+            return url
+        }
+
+        tokenizer = try CLIPTokenizer(directory: try component("tokenizer"))
+        schedulerConfig = try loadConfig(LCMSchedulerConfig.self,
+                                         from: try component("scheduler").appendingPathComponent("scheduler_config.json"))
+
+        let teDir = try component("text_encoder")
+        let teStore = WeightStore(
+            component: "text_encoder",
+            files: try ComponentWeights.open(directory: teDir, baseName: "model", variant: location.variant),
+            canonicalName: KeyRenames.clipText)
+        textEncoder = try CLIPTextModel(
+            config: try loadConfig(CLIPTextConfig.self, from: teDir.appendingPathComponent("config.json")),
+            weights: teStore)
+        unused["text_encoder"] = try teStore.finish()
+
+        let unetDir = try location.unetDirectory ?? component("unet")
+        let unetStore = WeightStore(
+            component: "unet",
+            files: try ComponentWeights.open(directory: unetDir, baseName: "diffusion_pytorch_model",
+                                             variant: location.variant))
+        unet = try UNet2DConditionModel(
+            config: try loadConfig(UNet2DConditionConfig.self, from: unetDir.appendingPathComponent("config.json")),
+            weights: unetStore)
+        unused["unet"] = try unetStore.finish()
+
+        let vaeDir = try location.vaeDirectory ?? component("vae")
+        let vaeStore = WeightStore(
+            component: "vae",
+            files: try ComponentWeights.open(directory: vaeDir, baseName: "diffusion_pytorch_model",
+                                             variant: location.variant),
+            canonicalName: KeyRenames.vae)
+        vae = try AutoencoderKL(
+            config: try loadConfig(AutoencoderKLConfig.self, from: vaeDir.appendingPathComponent("config.json")),
+            weights: vaeStore, withEncoder: withVAEEncoder)
+        // Without the encoder its weights are expected to stay unused.
+        unused["vae"] = try vaeStore.finish().filter {
+            withVAEEncoder || !($0.hasPrefix("encoder.") || $0.hasPrefix("quant_conv."))
+        }
+        unusedWeights = unused
+
+        guard unet.config.inChannels == vae.config.latentChannels else {
+            throw ModelLoadError.badConfig(
+                file: unetDir.path,
+                problem: "UNet takes \(unet.config.inChannels) channels but the VAE makes \(vae.config.latentChannels)")
+        }
+        guard case .one(let cross) = unet.config.crossAttentionDim, cross == textEncoder.config.hiddenSize else {
+            throw ModelLoadError.badConfig(
+                file: unetDir.path,
+                problem: "UNet cross_attention_dim does not match the text encoder width \(textEncoder.config.hiddenSize)")
+        }
+    }
+}
