@@ -12,6 +12,9 @@ int lcm_cpu_has(const char *name) {
     if (strcmp(name, "avx2") == 0) return __builtin_cpu_supports("avx2") != 0;
     if (strcmp(name, "fma") == 0) return __builtin_cpu_supports("fma") != 0;
     if (strcmp(name, "avx512f") == 0) return __builtin_cpu_supports("avx512f") != 0;
+    if (strcmp(name, "avx512bw") == 0) return __builtin_cpu_supports("avx512bw") != 0;
+    if (strcmp(name, "avx512vl") == 0) return __builtin_cpu_supports("avx512vl") != 0;
+    if (strcmp(name, "avx512dq") == 0) return __builtin_cpu_supports("avx512dq") != 0;
     if (strcmp(name, "f16c") == 0) return __builtin_cpu_supports("f16c") != 0;
     if (strcmp(name, "sse4.2") == 0) return __builtin_cpu_supports("sse4.2") != 0;
 #else

@@ -20,7 +20,8 @@ typedef enum { LCM_ISA_REF = 0, LCM_ISA_AVX2 = 1 } lcm_isa;
 lcm_isa lcm_kernels_isa(void);
 /// "avx2+fma" or "reference".
 const char *lcm_kernels_isa_name(void);
-/// 1 when the CPU reports the feature (x86 only; 0 elsewhere). name: "avx2", "fma", "avx512f", "f16c", "sse4.2".
+/// 1 when the CPU reports the feature (x86 only; 0 elsewhere). name: "avx2", "fma", "avx512f",
+/// "avx512bw", "avx512vl", "avx512dq", "f16c", "sse4.2".
 int lcm_cpu_has(const char *name);
 
 // ---- conversion ----------------------------------------------------------------------------------------

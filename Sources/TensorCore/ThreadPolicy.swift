@@ -10,6 +10,7 @@ public enum ThreadPolicy {
     nonisolated(unsafe) private static var current: Int = {
         let fromEnv = ProcessInfo.processInfo.environment["LCM_THREADS"].flatMap { Int($0) }
         let n = fromEnv.map { max(1, $0) } ?? ProcessInfo.processInfo.activeProcessorCount
+        BLAS.selectKernels()
         openblas_set_num_threads(Int32(n))
         return n
     }()
