@@ -3,7 +3,8 @@
 // Rules: C11, no allocation, no threads, no global state besides the one-time ISA choice. Every entry point
 // works on the slice the caller passes, so the caller decides how to split work across threads.
 // Each operation `lcm_<op>_f32` dispatches once (at first use) to `lcm_<op>_f32_avx2` when the CPU has AVX2 and
-// FMA, else to the portable twin `lcm_<op>_f32_ref`. Tests compare the two.
+// FMA, else to the portable twin `lcm_<op>_f32_ref` (also forced by the environment variable LCM_KERNELS=reference).
+// Tests compare the two.
 #ifndef LCM_KERNELS_H
 #define LCM_KERNELS_H
 
