@@ -4,7 +4,7 @@ import PackageDescription
 let package = Package(
     name: "swift-lcm",
     products: [
-        .library(name: "LCM", targets: ["LCMPipeline"]),
+        .library(name: "LCM", targets: ["LCM"]),
         .library(name: "TensorCore", targets: ["TensorCore"]),
         .executable(name: "lcm", targets: ["lcm"]),
     ],
@@ -31,22 +31,22 @@ let package = Package(
         ),
         .target(name: "TensorCore", dependencies: ["CKernels", "COpenBLAS"]),
         .target(name: "LCMModels", dependencies: ["TensorCore"]),
-        .target(name: "LCMPipeline", dependencies: ["LCMModels", "TensorCore", "CPNG"]),
+        .target(name: "LCM", dependencies: ["LCMModels", "TensorCore", "CPNG"], path: "Sources/LCMPipeline"),
         .executableTarget(
             name: "lcm",
             dependencies: [
-                "LCMPipeline",
+                "LCM",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "EmbedSample",
-            dependencies: ["LCMPipeline"],
+            dependencies: ["LCM"],
             path: "Samples/EmbedSample"
         ),
         .target(name: "TestSupport", dependencies: ["TensorCore"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "CKernels", "TestSupport"]),
         .testTarget(name: "LCMModelsTests", dependencies: ["LCMModels", "TestSupport"]),
-        .testTarget(name: "LCMPipelineTests", dependencies: ["LCMPipeline", "TestSupport"]),
+        .testTarget(name: "LCMPipelineTests", dependencies: ["LCM", "TestSupport"]),
     ]
 )

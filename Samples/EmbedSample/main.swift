@@ -1,7 +1,7 @@
 // Embedding swift-lcm in a Swift program: load a diffusers LCM folder, generate with a progress callback,
 // write the PNG. Usage: EmbedSample MODEL_DIR "prompt" [out.png]
 import Foundation
-import LCMPipeline
+import LCM
 
 let args = CommandLine.arguments
 guard args.count >= 3 else {

@@ -1,5 +1,6 @@
 // Loading a diffusers pipeline folder (model_index.json; unet/, vae/, text_encoder/, tokenizer/, scheduler/), as
-// DiffusionPipeline.from_pretrained does for safetensors weights, with optional per-component overrides.
+// DiffusionPipeline.from_pretrained does for safetensors weights, with optional per-component overrides, or an
+// original SD-1.x single-file checkpoint with the folder's configs (from_single_file(file, config=folder)).
 import Foundation
 import LCMModels
 import TensorCore
@@ -13,12 +14,17 @@ public struct ModelLocation: Sendable {
     public var unetDirectory: URL?
     /// A VAE folder (with config.json) to use instead of `directory/vae`.
     public var vaeDirectory: URL?
+    /// An original (LDM) SD-1.x single-file checkpoint with the UNet, VAE and text-encoder weights. `directory` then
+    /// supplies only the configs, tokenizer and scheduler; `unetDirectory`/`vaeDirectory` still replace their parts.
+    public var singleFile: URL?
 
-    public init(directory: URL, variant: String? = nil, unetDirectory: URL? = nil, vaeDirectory: URL? = nil) {
+    public init(directory: URL, variant: String? = nil, unetDirectory: URL? = nil, vaeDirectory: URL? = nil,
+                singleFile: URL? = nil) {
         self.directory = directory
         self.variant = variant
         self.unetDirectory = unetDirectory
         self.vaeDirectory = vaeDirectory
+        self.singleFile = singleFile
     }
 }
 
@@ -44,7 +50,8 @@ public struct LoadedModel: Sendable {
         guard fm.fileExists(atPath: index.path) else {
             throw ModelLoadError.badConfig(file: dir.path, problem: "not a diffusers folder (no model_index.json)")
         }
-        name = dir.lastPathComponent
+        name = location.singleFile?.deletingPathExtension().lastPathComponent ?? dir.lastPathComponent
+        let single = try location.singleFile.map(SingleFileCheckpoint.init(contentsOf:))
         var unused: [String: [String]] = [:]
 
         func component(_ name: String) throws -> URL {
@@ -60,7 +67,7 @@ public struct LoadedModel: Sendable {
                                          from: try component("scheduler").appendingPathComponent("scheduler_config.json"))
 
         let teDir = try component("text_encoder")
-        let teStore = WeightStore(
+        let teStore = try single?.textEncoderWeights() ?? WeightStore(
             component: "text_encoder",
             files: try ComponentWeights.open(directory: teDir, baseName: "model", variant: location.variant),
             canonicalName: KeyRenames.clipText)
@@ -70,24 +77,24 @@ public struct LoadedModel: Sendable {
         unused["text_encoder"] = try teStore.finish()
 
         let unetDir = try location.unetDirectory ?? component("unet")
-        let unetStore = WeightStore(
-            component: "unet",
-            files: try ComponentWeights.open(directory: unetDir, baseName: "diffusion_pytorch_model",
-                                             variant: location.variant))
-        unet = try UNet2DConditionModel(
-            config: try loadConfig(UNet2DConditionConfig.self, from: unetDir.appendingPathComponent("config.json")),
-            weights: unetStore)
+        let unetConfig = try loadConfig(UNet2DConditionConfig.self, from: unetDir.appendingPathComponent("config.json"))
+        let unetStore = try (location.unetDirectory == nil ? single : nil)?.unetWeights(config: unetConfig)
+            ?? WeightStore(
+                component: "unet",
+                files: try ComponentWeights.open(directory: unetDir, baseName: "diffusion_pytorch_model",
+                                                 variant: location.variant))
+        unet = try UNet2DConditionModel(config: unetConfig, weights: unetStore)
         unused["unet"] = try unetStore.finish()
 
         let vaeDir = try location.vaeDirectory ?? component("vae")
-        let vaeStore = WeightStore(
-            component: "vae",
-            files: try ComponentWeights.open(directory: vaeDir, baseName: "diffusion_pytorch_model",
-                                             variant: location.variant),
-            canonicalName: KeyRenames.vae)
-        vae = try AutoencoderKL(
-            config: try loadConfig(AutoencoderKLConfig.self, from: vaeDir.appendingPathComponent("config.json")),
-            weights: vaeStore, withEncoder: withVAEEncoder)
+        let vaeConfig = try loadConfig(AutoencoderKLConfig.self, from: vaeDir.appendingPathComponent("config.json"))
+        let vaeStore = try (location.vaeDirectory == nil ? single : nil)?.vaeWeights(config: vaeConfig)
+            ?? WeightStore(
+                component: "vae",
+                files: try ComponentWeights.open(directory: vaeDir, baseName: "diffusion_pytorch_model",
+                                                 variant: location.variant),
+                canonicalName: KeyRenames.vae)
+        vae = try AutoencoderKL(config: vaeConfig, weights: vaeStore, withEncoder: withVAEEncoder)
         // Without the encoder its weights are expected to stay unused.
         unused["vae"] = try vaeStore.finish().filter {
             withVAEEncoder || !($0.hasPrefix("encoder.") || $0.hasPrefix("quant_conv."))

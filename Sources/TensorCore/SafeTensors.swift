@@ -137,6 +137,11 @@ public final class SafeTensorsFile: @unchecked Sendable {
     /// The header entry for `name`, or nil when the file has no such tensor.
     public func info(_ name: String) -> TensorInfo? { infos[name] }
 
+    /// A copy of the stored bytes of a tensor (safe to keep after the file object is gone).
+    public func bytes(_ name: String) throws -> [UInt8] {
+        try withExtendedLifetime(self) { Array(try rawBytes(name)) }
+    }
+
     /// The stored bytes of a tensor; valid while this file object is alive.
     public func rawBytes(_ name: String) throws -> UnsafeRawBufferPointer {
         let info = try lookup(name)

@@ -3,7 +3,7 @@
 import ArgumentParser
 import Foundation
 import LCMModels
-import LCMPipeline
+import LCM
 import TensorCore
 
 struct Bench: ParsableCommand {

@@ -1,7 +1,7 @@
 // Terminal output helpers: warnings and notes on stderr, a progress line when stderr is a terminal,
 // output-path checks and file-name slugs.
 import Foundation
-import LCMPipeline
+import LCM
 
 enum Console {
     static func warn(_ message: String) {

@@ -1,7 +1,7 @@
 // `lcm generate`: text to image with a latent consistency model.
 import ArgumentParser
 import Foundation
-import LCMPipeline
+import LCM
 import TensorCore
 
 struct Generate: ParsableCommand {

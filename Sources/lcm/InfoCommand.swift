@@ -1,7 +1,7 @@
 // `lcm info`: the machine as the engine sees it — CPU, chosen kernels, OpenBLAS build and threads, libpng.
 import ArgumentParser
 import Foundation
-import LCMPipeline
+import LCM
 import TensorCore
 
 struct Info: ParsableCommand {

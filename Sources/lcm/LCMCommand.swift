@@ -12,6 +12,26 @@ struct LCMCommand: ParsableCommand {
         defaultSubcommand: nil
     )
     static let version = "0.1.0"
+
+    /// Like ParsableCommand.main, but every failure is one line on stderr: usage errors exit 1 with the parser's
+    /// message (no usage dump), `--help` and `--version` print and exit 0.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            }
+            let message = message(for: error).split(separator: "\n").first.map(String.init) ?? ""
+            if !message.isEmpty {
+                FileHandle.standardError.write(Data("lcm: error: \(message)\n".utf8))
+            }
+            Foundation.exit(code == .validationFailure ? 1 : code.rawValue)
+        }
+    }
 }
 
 /// Runs a subcommand body; a thrown error becomes one line on stderr and exit code 1.

@@ -1,21 +1,50 @@
 // Options shared by the commands that load a model, and where the embedded default model is found.
 import ArgumentParser
 import Foundation
-import LCMPipeline
+import LCM
 
 struct ModelOptions: ParsableArguments {
-    @Option(help: "A diffusers model folder (default: the embedded model in Weights/, or $LCM_MODEL).")
+    @Option(help: """
+        A diffusers model folder, or an original SD-1.x single-file checkpoint (.safetensors, needs --config) \
+        (default: the embedded model in Weights/, or $LCM_MODEL).
+        """)
     var model: String?
+    @Option(help: """
+        With a single-file --model: the diffusers folder whose unet/vae/text_encoder configs, tokenizer and \
+        scheduler to use.
+        """)
+    var config: String?
     @Option(help: "Weight variant to load, e.g. fp16 (default: plain files, else fp16 when that is all there is).")
     var variant: String?
     @Option(help: "Use the UNet from this folder (config.json + weights) instead of the model's.") var unet: String?
     @Option(help: "Use the VAE from this folder (config.json + weights) instead of the model's.") var vae: String?
 
     func location() throws -> ModelLocation {
-        let dir = try model ?? ProcessInfo.processInfo.environment["LCM_MODEL"] ?? DefaultModel.path()
-        return ModelLocation(directory: URL(fileURLWithPath: dir), variant: variant,
-                             unetDirectory: unet.map { URL(fileURLWithPath: $0) },
-                             vaeDirectory: vae.map { URL(fileURLWithPath: $0) })
+        let path = try model ?? ProcessInfo.processInfo.environment["LCM_MODEL"] ?? DefaultModel.path()
+        var location = ModelLocation(directory: URL(fileURLWithPath: path), variant: variant,
+                                     unetDirectory: unet.map { URL(fileURLWithPath: $0) },
+                                     vaeDirectory: vae.map { URL(fileURLWithPath: $0) })
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
+            if config != nil {
+                throw ValidationError(
+                    "--config is for a single-file --model (a .safetensors file), but \(path) is not a file")
+            }
+            return location
+        }
+        guard let config else {
+            throw ValidationError("""
+                \(path) is a single-file checkpoint: pass --config DIR, a diffusers folder with the \
+                unet/vae/text_encoder configs, tokenizer and scheduler for it
+                """)
+        }
+        guard variant == nil else {
+            throw ValidationError(
+                "--variant selects weight files in a diffusers folder, not in the single file \(path)")
+        }
+        location.directory = URL(fileURLWithPath: config)
+        location.singleFile = URL(fileURLWithPath: path)
+        return location
     }
 }
 

@@ -2,7 +2,7 @@
 // random weights of a built-in architecture; median seconds, standard GFLOP, GFLOP/s and peak RSS.
 import Foundation
 import LCMModels
-import LCMPipeline
+import LCM
 import TensorCore
 
 enum BenchStage: String, CaseIterable {

@@ -1,7 +1,7 @@
 // `lcm tokenize`: the CLIP token ids of a prompt, as the pipeline feeds them to the text encoder.
 import ArgumentParser
 import Foundation
-import LCMPipeline
+import LCM
 
 struct Tokenize: ParsableCommand {
     static let configuration = CommandConfiguration(

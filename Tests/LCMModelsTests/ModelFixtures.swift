@@ -36,11 +36,3 @@ enum TinyModels {
         return model
     }
 }
-
-extension SafeTensorsFile {
-    /// Integer tensors (I64 token ids, timesteps) as Ints.
-    func ints(_ name: String) throws -> [Int] {
-        let raw = try rawBytes(name)
-        return (0..<raw.count / 8).map { Int(raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self)) }
-    }
-}

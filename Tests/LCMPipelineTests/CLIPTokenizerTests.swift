@@ -1,7 +1,7 @@
 // Tests of CLIPTokenizer against transformers' CLIPTokenizer (Tests/Fixtures/goldens/tokenizer.json, written by
 // Weights/tools/make_text_rng_scheduler_goldens.py from Weights/clip-tokenizer/ plus per-folder config files).
 import Foundation
-import LCMPipeline
+import LCM
 import Testing
 import TestSupport
 

@@ -1,7 +1,7 @@
 // Tests of LCMScheduler and guidanceScaleEmbedding against diffusers (Tests/Fixtures/goldens/scheduler.safetensors
 // and scheduler.json, written by Weights/tools/make_text_rng_scheduler_goldens.py).
 import Foundation
-import LCMPipeline
+import LCM
 import TensorCore
 import Testing
 import TestSupport

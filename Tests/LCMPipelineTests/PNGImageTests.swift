@@ -1,7 +1,7 @@
 // Tests of PNG writing and reading: pixel and text round trips, files from another encoder (Pillow, made by
 // Weights/tools/make_io_fixtures.py), and clean errors for bad input and unwritable paths.
 import Foundation
-import LCMPipeline
+import LCM
 import Testing
 
 private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

@@ -3,7 +3,7 @@
 // pipelines.json, made by Weights/tools/make_fixtures.py).
 import Foundation
 import Testing
-import LCMPipeline
+import LCM
 import TensorCore
 import TestSupport
 
@@ -71,7 +71,7 @@ let tinyPipeline: Result<LatentConsistencyModelPipeline, Error> = Result {
         }
 
         // uint8 image within 1 at every pixel.
-        let want = try g.rawBytes("image")
+        let want = try g.bytes("image")
         let got = result.images.flatMap(\.pixels)
         #expect(got.count == want.count)
         var worst = 0

@@ -57,3 +57,13 @@ public func compare(_ got: Tensor, _ want: Tensor, atol: Float, rtol: Float = 0)
     }
     return Closeness(ok: ok, maxAbsError: maxErr, worst: worst, shapes: (got.shape, want.shape))
 }
+
+extension SafeTensorsFile {
+    /// Little-endian I64 tensors (token ids, timesteps) as Ints.
+    public func ints(_ name: String) throws -> [Int] {
+        let raw = try bytes(name)
+        return (0..<raw.count / 8).map { i in
+            raw[(i * 8)..<(i * 8 + 8)].reversed().reduce(0) { $0 << 8 | Int($1) }
+        }
+    }
+}
