@@ -62,15 +62,22 @@ public struct LoadedModel: Sendable {
             return url
         }
 
+        /// The weights of a component folder (plain or variant files, possibly sharded).
+        func folderWeights(_ name: String, _ dir: URL, baseName: String = "diffusion_pytorch_model",
+                           canonicalName: (String) -> String? = { $0 }) throws -> WeightStore {
+            WeightStore(component: name,
+                        files: try ComponentWeights.open(directory: dir, baseName: baseName, variant: location.variant),
+                        canonicalName: canonicalName)
+        }
+
         tokenizer = try CLIPTokenizer(directory: try component("tokenizer"))
         schedulerConfig = try loadConfig(LCMSchedulerConfig.self,
                                          from: try component("scheduler").appendingPathComponent("scheduler_config.json"))
+        _ = try LCMScheduler(config: schedulerConfig)  // reject an unusable scheduler config before loading weights
 
         let teDir = try component("text_encoder")
-        let teStore = try single?.textEncoderWeights() ?? WeightStore(
-            component: "text_encoder",
-            files: try ComponentWeights.open(directory: teDir, baseName: "model", variant: location.variant),
-            canonicalName: KeyRenames.clipText)
+        let teStore = try single?.textEncoderWeights()
+            ?? folderWeights("text_encoder", teDir, baseName: "model", canonicalName: KeyRenames.clipText)
         textEncoder = try CLIPTextModel(
             config: try loadConfig(CLIPTextConfig.self, from: teDir.appendingPathComponent("config.json")),
             weights: teStore)
@@ -79,21 +86,14 @@ public struct LoadedModel: Sendable {
         let unetDir = try location.unetDirectory ?? component("unet")
         let unetConfig = try loadConfig(UNet2DConditionConfig.self, from: unetDir.appendingPathComponent("config.json"))
         let unetStore = try (location.unetDirectory == nil ? single : nil)?.unetWeights(config: unetConfig)
-            ?? WeightStore(
-                component: "unet",
-                files: try ComponentWeights.open(directory: unetDir, baseName: "diffusion_pytorch_model",
-                                                 variant: location.variant))
+            ?? folderWeights("unet", unetDir)
         unet = try UNet2DConditionModel(config: unetConfig, weights: unetStore)
         unused["unet"] = try unetStore.finish()
 
         let vaeDir = try location.vaeDirectory ?? component("vae")
         let vaeConfig = try loadConfig(AutoencoderKLConfig.self, from: vaeDir.appendingPathComponent("config.json"))
         let vaeStore = try (location.vaeDirectory == nil ? single : nil)?.vaeWeights(config: vaeConfig)
-            ?? WeightStore(
-                component: "vae",
-                files: try ComponentWeights.open(directory: vaeDir, baseName: "diffusion_pytorch_model",
-                                                 variant: location.variant),
-                canonicalName: KeyRenames.vae)
+            ?? folderWeights("vae", vaeDir, canonicalName: KeyRenames.vae)
         vae = try AutoencoderKL(config: vaeConfig, weights: vaeStore, withEncoder: withVAEEncoder)
         // Without the encoder its weights are expected to stay unused.
         unused["vae"] = try vaeStore.finish().filter {
