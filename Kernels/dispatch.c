@@ -71,3 +71,14 @@ void lcm_im2col3x3_f32(const float *x, float *col, size_t c0, size_t c1, size_t 
                        size_t pt, size_t pl, size_t oh, size_t ow, size_t oy0, size_t oy1) {
     PICK(lcm_im2col3x3_f32)(x, col, c0, c1, h, w, s, pt, pl, oh, ow, oy0, oy1);
 }
+void lcm_winograd4x4_weights_f32(const float *g, float *u, size_t ps, size_t cin, size_t co0, size_t co1) {
+    PICK(lcm_winograd4x4_weights_f32)(g, u, ps, cin, co0, co1);
+}
+void lcm_winograd4x4_input_f32(const float *x, float *v, size_t ld, size_t ps, size_t c0, size_t c1, size_t h,
+                               size_t w, size_t ty0, size_t ty1) {
+    PICK(lcm_winograd4x4_input_f32)(x, v, ld, ps, c0, c1, h, w, ty0, ty1);
+}
+void lcm_winograd4x4_output_f32(const float *m, size_t ld, size_t ps, const float *b, float *y, size_t c0,
+                                size_t c1, size_t h, size_t w, size_t ty0, size_t ty1) {
+    PICK(lcm_winograd4x4_output_f32)(m, ld, ps, b, y, c0, c1, h, w, ty0, ty1);
+}

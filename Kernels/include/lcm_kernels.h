@@ -119,6 +119,37 @@ void lcm_im2col3x3_f32_ref(const float *x, float *col, size_t c0, size_t c1, siz
 void lcm_im2col3x3_f32_avx2(const float *x, float *col, size_t c0, size_t c1, size_t h, size_t w,
                             size_t stride, size_t pad_top, size_t pad_left, size_t oh, size_t ow, size_t oy0, size_t oy1);
 
+// ---- Winograd F(4×4, 3×3) convolution, stride 1, padding 1 (winograd_ref.c, winograd_avx2.c) ------------
+// The h×w output of one image is covered by tiles_y = ceil(h/4) rows of tiles_x = ceil(w/4) tiles of 4×4
+// pixels; tile (ty, tx) reads the 6×6 input patch at rows 4ty-1 ... 4ty+4, columns 4tx-1 ... 4tx+4 (zero outside
+// the image). Transformed values live in 36 matrices, one per point p = 6i + j of the 6×6 transform: entry
+// (p, row, t) is at base[p*point_stride + row*ld + t], where row is a channel and t = (ty-ty0)*tiles_x + tx
+// counts the tiles of the rows ty0..<ty1 being transformed.
+/// Weight transform U = G g Gᵀ, evaluated in double, of output channels co0..<co1 of g [cout, cin, 3, 3]:
+/// (co, ci) goes to u[p*point_stride + (co-co0)*cin + ci], so u holds 36 matrices [co1-co0, cin].
+void lcm_winograd4x4_weights_f32(const float *g, float *u, size_t point_stride, size_t cin, size_t co0,
+                                 size_t co1);
+void lcm_winograd4x4_weights_f32_ref(const float *g, float *u, size_t point_stride, size_t cin, size_t co0,
+                                     size_t co1);
+void lcm_winograd4x4_weights_f32_avx2(const float *g, float *u, size_t point_stride, size_t cin, size_t co0,
+                                      size_t co1);
+/// Input transform V = Bᵀ d B of the tiles in rows ty0..<ty1 of one image x [c, h, w], channels c0..<c1
+/// (row ci).
+void lcm_winograd4x4_input_f32(const float *x, float *v, size_t ld, size_t point_stride, size_t c0, size_t c1,
+                               size_t h, size_t w, size_t ty0, size_t ty1);
+void lcm_winograd4x4_input_f32_ref(const float *x, float *v, size_t ld, size_t point_stride, size_t c0,
+                                   size_t c1, size_t h, size_t w, size_t ty0, size_t ty1);
+void lcm_winograd4x4_input_f32_avx2(const float *x, float *v, size_t ld, size_t point_stride, size_t c0,
+                                    size_t c1, size_t h, size_t w, size_t ty0, size_t ty1);
+/// Output transform Y = Aᵀ M A + bias[co] of the tiles in rows ty0..<ty1 into one image y [cout, h, w], channels
+/// c0..<c1 (row co of m); bias may be NULL. Writes only pixels inside h×w.
+void lcm_winograd4x4_output_f32(const float *m, size_t ld, size_t point_stride, const float *bias, float *y,
+                                size_t c0, size_t c1, size_t h, size_t w, size_t ty0, size_t ty1);
+void lcm_winograd4x4_output_f32_ref(const float *m, size_t ld, size_t point_stride, const float *bias, float *y,
+                                    size_t c0, size_t c1, size_t h, size_t w, size_t ty0, size_t ty1);
+void lcm_winograd4x4_output_f32_avx2(const float *m, size_t ld, size_t point_stride, const float *bias, float *y,
+                                     size_t c0, size_t c1, size_t h, size_t w, size_t ty0, size_t ty1);
+
 #ifdef __cplusplus
 }
 #endif

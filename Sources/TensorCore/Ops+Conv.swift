@@ -1,6 +1,8 @@
-// 2-D convolution (cross-correlation, zero padding) for NCHW tensors and PyTorch [O, C, kh, kw] weights:
-// 1×1 as one GEMM per image; 3×3 as im2col in row tiles (bounded memory) followed by GEMM.
+// 2-D convolution (cross-correlation, zero padding) for NCHW tensors and PyTorch [O, C, kh, kw] weights
+// (torch.nn.functional.conv2d): 1×1 as one GEMM per image; 3×3 with stride 1 and padding 1 on enough channels
+// and pixels by Winograd F(4×4, 3×3) (Winograd.swift); other 3×3 as im2col in row tiles (bounded memory) + GEMM.
 import CKernels
+import Foundation
 
 public struct Padding2D: Sendable, Equatable {
     public var top, left, bottom, right: Int
@@ -10,14 +12,46 @@ public struct Padding2D: Sendable, Equatable {
     public static func same(_ p: Int) -> Padding2D { Padding2D(top: p, left: p, bottom: p, right: p) }
 }
 
-/// Largest im2col tile, in floats (64 MiB).
-private let im2colBudget = 16 << 20
+/// How a 3×3 convolution is computed.
+public enum ConvolutionAlgorithm: String, Sendable {
+    /// Winograd where `ConvolutionAlgorithm.choose` picks it, else im2col.
+    case automatic
+    /// im2col in row tiles + GEMM: any stride and padding (1×1 kernels: one GEMM per image).
+    case im2col
+    /// Winograd F(4×4, 3×3): stride 1, padding 1 only.
+    case winograd
+
+    /// LCM_CONV=im2col makes `automatic` always mean im2col (read once).
+    static let forcedIm2col = ProcessInfo.processInfo.environment["LCM_CONV"] == "im2col"
+
+    /// Fewest 4×4 tiles (over the batch) for which `automatic` picks Winograd: below, its 36 GEMMs are so thin
+    /// that transforming and reading the 4× larger transformed weights costs more than im2col's extra
+    /// multiplications (1280 channels, one thread: at 8×8 Winograd is 2× slower, at 16×16 even, at 32×32 1.65×
+    /// faster).
+    static let minimumWinogradTiles = 64
+
+    /// True when Winograd F(4×4, 3×3) computes this convolution: 3×3, stride 1, padding 1.
+    public static func winogradApplies(weight: [Int], stride: Int, padding: Padding2D) -> Bool {
+        weight.count == 4 && weight[2] == 3 && weight[3] == 3 && stride == 1 && padding == .same(1)
+    }
+
+    /// What `automatic` runs: Winograd where it applies, with at least 16 input and output channels and
+    /// `minimumWinogradTiles` tiles, unless LCM_CONV=im2col; else im2col.
+    public static func choose(input: [Int], weight: [Int], stride: Int, padding: Padding2D) -> ConvolutionAlgorithm {
+        guard !forcedIm2col, winogradApplies(weight: weight, stride: stride, padding: padding),
+              weight[0] >= 16, weight[1] >= 16 else { return .im2col }
+        let tiles = input[0] * ((input[2] + 3) / 4) * ((input[3] + 3) / 4)
+        return tiles >= minimumWinogradTiles ? .winograd : .im2col
+    }
+}
 
 public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Int = 0) -> Tensor {
     conv2d(x, weight: weight, bias: bias, stride: stride, padding: .same(padding))
 }
 
-public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: Padding2D) -> Tensor {
+/// `algorithm` other than `automatic` forces a path (tests, benchmarks).
+public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: Padding2D,
+                   algorithm: ConvolutionAlgorithm = .automatic) -> Tensor {
     precondition(x.rank == 4 && weight.rank == 4 && weight.shape[1] == x.shape[1],
                  "conv2d: input \(x.shape) does not fit weight \(weight.shape)")
     let (batch, cin, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
@@ -29,39 +63,93 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padd
     let ow = (w + padding.left + padding.right - kw) / stride + 1
     precondition(oh > 0 && ow > 0, "conv2d: input \(x.shape) is too small for weight \(weight.shape)")
     FlopCounter.add(multiplyAccumulates: batch * cout * oh * ow * cin * kh * kw)
+    let chosen = algorithm == .automatic
+        ? ConvolutionAlgorithm.choose(input: x.shape, weight: weight.shape, stride: stride, padding: padding)
+        : algorithm
     var y = Tensor(uninitialized: [batch, cout, oh, ow])
-    let direct1x1 = kh == 1 && stride == 1 && padding == .same(0)
+    if chosen == .winograd {
+        precondition(ConvolutionAlgorithm.winogradApplies(weight: weight.shape, stride: stride, padding: padding),
+                     "conv2d: Winograd needs a 3×3 kernel, stride 1, padding 1; got \(weight.shape), stride \(stride)")
+        y.withUnsafeMutableBufferPointer { winogradConv2d(x, weight: weight, bias: bias, into: $0.baseAddress!) }
+        return y
+    }
     y.withUnsafeMutableBufferPointer { out in
         let dst = out.baseAddress!
-        if direct1x1 {
+        if kh == 1 && stride == 1 && padding == .same(0) {
             for b in 0..<batch {
                 BLAS.sgemm(m: cout, n: h * w, k: cin, a: weight.data, lda: cin, b: x.data + b * cin * h * w,
                            ldb: h * w, c: dst + b * cout * h * w, ldc: h * w)
             }
         } else {
             precondition(kh == 3, "conv2d: 1×1 kernels with stride or padding are not supported")
-            let kdim = cin * 9
-            let tileRows = max(1, min(oh, im2colBudget / max(kdim * ow, 1)))
-            let col = UnsafeMutablePointer<Float>.allocate(capacity: kdim * tileRows * ow)
-            defer { col.deallocate() }
-            for b in 0..<batch {
-                let src = x.data + b * cin * h * w
-                var oy0 = 0
-                while oy0 < oh {
-                    let oy1 = min(oh, oy0 + tileRows)
-                    ThreadPolicy.parallelFor(cin) { cr in
-                        lcm_im2col3x3_f32(src, col + cr.lowerBound * 9 * (oy1 - oy0) * ow, cr.lowerBound,
-                                          cr.upperBound, h, w, stride, padding.top, padding.left, oh, ow, oy0, oy1)
-                    }
-                    BLAS.sgemm(m: cout, n: (oy1 - oy0) * ow, k: kdim, a: weight.data, lda: kdim, b: col,
-                               ldb: (oy1 - oy0) * ow, c: dst + b * cout * oh * ow + oy0 * ow, ldc: oh * ow)
-                    oy0 = oy1
-                }
-            }
+            im2colConv2d(x, weight: weight, stride: stride, padding: padding, oh: oh, ow: ow, into: dst)
         }
         if let bias {
             for b in 0..<batch { lcm_bias_planes_f32(dst + b * cout * oh * ow, bias.data, cout, oh * ow) }
         }
     }
     return y
+}
+
+/// Largest im2col tile, in floats (64 MiB).
+private let im2colBudget = 16 << 20
+
+/// y = conv3×3(x) without bias, through im2col tiles of whole output rows and one GEMM per tile.
+private func im2colConv2d(_ x: Tensor, weight: Tensor, stride: Int, padding: Padding2D, oh: Int, ow: Int,
+                          into dst: UnsafeMutablePointer<Float>) {
+    let (batch, cin, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+    let cout = weight.shape[0]
+    let kdim = cin * 9
+    let tileRows = max(1, min(oh, im2colBudget / max(kdim * ow, 1)))
+    ConvolutionScratch.shared.with(count: kdim * tileRows * ow) { col in
+        for b in 0..<batch {
+            let src = x.data + b * cin * h * w
+            var oy0 = 0
+            while oy0 < oh {
+                let oy1 = min(oh, oy0 + tileRows)
+                ThreadPolicy.parallelFor(cin) { cr in
+                    lcm_im2col3x3_f32(src, col + cr.lowerBound * 9 * (oy1 - oy0) * ow, cr.lowerBound,
+                                      cr.upperBound, h, w, stride, padding.top, padding.left, oh, ow, oy0, oy1)
+                }
+                BLAS.sgemm(m: cout, n: (oy1 - oy0) * ow, k: kdim, a: weight.data, lda: kdim, b: col,
+                           ldb: (oy1 - oy0) * ow, c: dst + b * cout * oh * ow + oy0 * ow, ldc: oh * ow)
+                oy0 = oy1
+            }
+        }
+    }
+}
+
+/// One work buffer for the convolutions, kept between calls (the largest asked for, about 100 MB at most for the
+/// SD networks): the im2col tiles and Winograd's matrices run to tens of MB per call, and mapping fresh pages for
+/// them each time costs as much as the transforms. A call that finds it in use (another thread convolving) gets
+/// a buffer of its own.
+final class ConvolutionScratch: @unchecked Sendable {
+    static let shared = ConvolutionScratch()
+    private let lock = NSLock()
+    private var kept: UnsafeMutableBufferPointer<Float>?
+
+    func with<R>(count: Int, _ body: (UnsafeMutablePointer<Float>) -> R) -> R {
+        lock.lock()
+        let taken = kept
+        kept = nil
+        lock.unlock()
+        let buffer: UnsafeMutableBufferPointer<Float>
+        if let taken, taken.count >= count {
+            buffer = taken
+        } else {
+            taken?.deallocate()
+            buffer = .allocate(capacity: max(count, 1))
+        }
+        defer {
+            lock.lock()
+            if let other = kept, other.count >= buffer.count {
+                buffer.deallocate()
+            } else {
+                kept?.deallocate()
+                kept = buffer
+            }
+            lock.unlock()
+        }
+        return body(buffer.baseAddress!)
+    }
 }

@@ -1,0 +1,226 @@
+// Winograd F(4×4, 3×3) convolution: the AVX2 transform twins (Kernels/winograd_avx2.c) against the reference
+// twins (bit for bit, odd sizes, writes outside the target region), and conv2d's Winograd path against a direct
+// convolution in double precision and against the im2col path.
+import CKernels
+import Foundation
+import Testing
+import TensorCore
+
+/// SplitMix64: a small seeded generator, so every run sees the same inputs.
+private struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+private func uniform(_ count: Int, _ bound: Float, _ rng: inout SplitMix64) -> [Float] {
+    (0..<count).map { _ in Float.random(in: -bound...bound, using: &rng) }
+}
+
+/// A NaN payload no kernel produces, marking memory a kernel must not write.
+private let sentinel = Float(bitPattern: 0x7FC0_5A5A)
+
+private func bits(_ values: [Float]) -> [UInt32] { values.map(\.bitPattern) }
+
+private extension Optional where Wrapped == [Float] {
+    /// The elements' address, or nil for nil (a C kernel's optional input).
+    func withUnsafeBufferPointer<R>(_ body: (UnsafePointer<Float>?) -> R) -> R {
+        guard let self else { return body(nil) }
+        return self.withUnsafeBufferPointer { body($0.baseAddress) }
+    }
+}
+
+private let cpuHasAVX2FMA = lcm_cpu_has("avx2") != 0 && lcm_cpu_has("fma") != 0
+
+/// Direct stride-1, padding-1 3×3 convolution in double.
+private func directConv(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?) -> [Double] {
+    let (batch, cin, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+    let cout = weight.shape[0]
+    let xs = x.scalars.map(Double.init), ws = weight.scalars.map(Double.init), bs = bias?.scalars ?? []
+    var y = [Double](repeating: 0, count: batch * cout * h * w)
+    for b in 0..<batch {
+        for co in 0..<cout {
+            let out = (b * cout + co) * h * w
+            for i in 0..<(h * w) { y[out + i] = bs.isEmpty ? 0 : Double(bs[co]) }
+            for ci in 0..<cin {
+                let plane = (b * cin + ci) * h * w
+                for ky in 0..<3 {
+                    for kx in 0..<3 {
+                        let k = ws[((co * cin + ci) * 3 + ky) * 3 + kx]
+                        for oy in max(0, 1 - ky)..<min(h, h + 1 - ky) {
+                            let row = plane + (oy + ky - 1) * w - 1 + kx
+                            for ox in max(0, 1 - kx)..<min(w, w + 1 - kx) { y[out + oy * w + ox] += k * xs[row + ox] }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    return y
+}
+
+/// max |got - want| and that over max |want|.
+private func errors(_ got: [Float], _ want: [Double]) -> (abs: Double, rel: Double) {
+    let worst = zip(got, want).map { abs(Double($0) - $1) }.max() ?? 0
+    let scale = want.map(abs).max() ?? 0
+    return (worst, worst / max(scale, .leastNormalMagnitude))
+}
+
+@Suite struct WinogradTests {
+    /// Image sizes of the parity tests: every tail of an 8-tile vector group, the 64-tile row chunk of the AVX2
+    /// input transform (256 columns) and its neighbours, single rows and columns.
+    static let sizes: [(h: Int, w: Int)] = [
+        (1, 1), (1, 5), (2, 3), (3, 4), (4, 4), (5, 6), (6, 7), (7, 9), (9, 8), (13, 5), (8, 29), (5, 31), (4, 32),
+        (3, 33), (6, 35), (2, 63), (9, 100), (5, 255), (4, 256), (3, 257), (2, 263), (1, 520),
+    ]
+
+    @Suite(.enabled(if: cpuHasAVX2FMA)) struct AVX2MatchesReference {
+        @Test func weightTransformIsBitExact() {
+            var rng = SplitMix64(state: 10)
+            for (cout, cin) in [(1, 1), (3, 2), (5, 3), (4, 4), (2, 5), (3, 17), (17, 64), (2, 130)] {
+                let g = uniform(cout * cin * 9, 2, &rng)
+                // output channels 1..<cout when there are several, into matrices a padded stride apart
+                let co0 = cout > 1 ? 1 : 0
+                let rows = cout - co0, pointStride = rows * cin + 3
+                var ref = [Float](repeating: sentinel, count: 36 * pointStride)
+                var avx = ref
+                ref.withUnsafeMutableBufferPointer {
+                    lcm_winograd4x4_weights_f32_ref(g, $0.baseAddress!, pointStride, cin, co0, cout)
+                }
+                avx.withUnsafeMutableBufferPointer {
+                    lcm_winograd4x4_weights_f32_avx2(g, $0.baseAddress!, pointStride, cin, co0, cout)
+                }
+                #expect(bits(avx) == bits(ref), "weight transform \(cout)×\(cin)")
+                #expect((0..<ref.count).allSatisfy { ($0 % pointStride < rows * cin) != ref[$0].isNaN },
+                        "weight transform \(cout)×\(cin) wrote outside its matrices or left entries unwritten")
+            }
+        }
+
+        @Test func inputTransformIsBitExact() {
+            var rng = SplitMix64(state: 11)
+            for (h, w) in WinogradTests.sizes {
+                let (channels, tilesY, tilesX) = (3, (h + 3) / 4, (w + 3) / 4)
+                let x = uniform(channels * h * w, 8, &rng)
+                // tile rows 1..<tilesY when there are several (a chunk not starting at the top), else all
+                let ty0 = tilesY > 1 ? 1 : 0
+                let tiles = (tilesY - ty0) * tilesX
+                let ld = tiles + 3, pointStride = channels * ld + 5
+                var ref = [Float](repeating: sentinel, count: 36 * pointStride)
+                var avx = ref
+                ref.withUnsafeMutableBufferPointer {
+                    lcm_winograd4x4_input_f32_ref(x, $0.baseAddress!, ld, pointStride, 1, 3, h, w, ty0, tilesY)
+                }
+                avx.withUnsafeMutableBufferPointer {
+                    lcm_winograd4x4_input_f32_avx2(x, $0.baseAddress!, ld, pointStride, 1, 3, h, w, ty0, tilesY)
+                }
+                #expect(bits(avx) == bits(ref), "input transform \(h)×\(w)")
+                // written: rows 1 and 2 (channels 1..<3), tiles 0..<tiles of every point; nothing else
+                let written = (0..<36).flatMap { p in
+                    (1..<3).flatMap { c in (0..<tiles).map { p * pointStride + c * ld + $0 } }
+                }
+                let untouched = Set(0..<ref.count).subtracting(written)
+                #expect(untouched.allSatisfy { ref[$0].bitPattern == sentinel.bitPattern },
+                        "input transform \(h)×\(w) wrote outside its tiles")
+                #expect(written.allSatisfy { !ref[$0].isNaN }, "input transform \(h)×\(w) left tiles unwritten")
+            }
+        }
+
+        @Test(arguments: [false, true]) func outputTransformIsBitExact(withBias: Bool) {
+            var rng = SplitMix64(state: withBias ? 12 : 13)
+            for (h, w) in WinogradTests.sizes {
+                let (channels, tilesY, tilesX) = (3, (h + 3) / 4, (w + 3) / 4)
+                let ty0 = tilesY > 1 ? 1 : 0
+                let tiles = (tilesY - ty0) * tilesX
+                let ld = tiles + 3, pointStride = channels * ld + 5
+                let m = uniform(36 * pointStride, 8, &rng)
+                let bias = withBias ? uniform(channels, 2, &rng) : nil
+                var ref = [Float](repeating: sentinel, count: channels * h * w)
+                var avx = ref
+                bias.withUnsafeBufferPointer { b in
+                    ref.withUnsafeMutableBufferPointer {
+                        lcm_winograd4x4_output_f32_ref(m, ld, pointStride, b, $0.baseAddress!, 1, 3, h, w, ty0, tilesY)
+                    }
+                    avx.withUnsafeMutableBufferPointer {
+                        lcm_winograd4x4_output_f32_avx2(m, ld, pointStride, b, $0.baseAddress!, 1, 3, h, w, ty0, tilesY)
+                    }
+                }
+                #expect(bits(avx) == bits(ref), "output transform \(h)×\(w) bias \(withBias)")
+                // written: channels 1 and 2, image rows from 4*ty0 on; nothing else
+                let inside = { (i: Int) in i / (h * w) >= 1 && (i % (h * w)) / w >= 4 * ty0 }
+                #expect((0..<ref.count).allSatisfy { inside($0) != (ref[$0].bitPattern == sentinel.bitPattern) },
+                        "output transform \(h)×\(w) wrote outside its tiles or left pixels unwritten")
+            }
+        }
+    }
+
+    /// A kernel with only its centre tap set transforms to U[i][j] = G[i][1] G[j][1], G[·][1] = (0, -1/6, 1/6,
+    /// 1/12, -1/12, 0): the exact products, rounded once to float.
+    @Test func weightTransformOfCentreTap() {
+        let g: [Float] = [0, 0, 0, 0, 1, 0, 0, 0, 0]
+        var u = [Float](repeating: sentinel, count: 36)
+        u.withUnsafeMutableBufferPointer { lcm_winograd4x4_weights_f32_ref(g, $0.baseAddress!, 1, 1, 0, 1) }
+        let column: [Double] = [0, -1.0 / 6, 1.0 / 6, 1.0 / 12, -1.0 / 12, 0]
+        for i in 0..<6 {
+            for j in 0..<6 {
+                let want = Float(column[i] * column[j])
+                #expect(abs(u[6 * i + j] - want) <= want.ulp, "U[\(i)][\(j)] = \(u[6 * i + j]), want \(want)")
+            }
+        }
+    }
+
+    /// Largest error of the Winograd path relative to the largest output, against direct double convolution and
+    /// against im2col. The transforms amplify rounding errors (row sums of |Bᵀ| up to 10, of |Aᵀ| up to 18), so
+    /// F(4×4, 3×3) is about ten times less accurate than im2col; measured from 2e-6 (16 channels, 7×9) to 1e-5
+    /// (512 channels, 88×88), growing with the channel count and with the number of outputs.
+    static let relativeBound = 2e-5
+
+    @Test(arguments: [
+        [1, 16, 16, 7, 9], [2, 17, 19, 13, 5], [1, 16, 24, 1, 1], [2, 32, 24, 64, 64], [2, 64, 64, 128, 128],
+        [3, 4, 4, 700, 700],  // two chunks of 263 tile rows: the first spans images 0 and 1
+        [1, 512, 520, 8, 8],  // two blocks of transformed weights (272 and 248 output channels)
+        [1, 512, 520, 88, 88],  // two chunks, each with two blocks (compared with im2col only)
+    ])
+    func winogradMatchesDirectAndIm2col(shape: [Int]) {
+        let (batch, cin, cout, h, w) = (shape[0], shape[1], shape[2], shape[3], shape[4])
+        var rng = SplitMix64(state: UInt64(cin * 1000 + h))
+        let x = Tensor(shape: [batch, cin, h, w], values: uniform(batch * cin * h * w, 1, &rng))
+        let weight = Tensor(shape: [cout, cin, 3, 3],
+                            values: uniform(cout * cin * 9, Float(1 / (3 * Double(cin).squareRoot())), &rng))
+        let bias = cin == 17 ? nil : Tensor(shape: [cout], values: uniform(cout, 0.5, &rng))
+        let winograd = conv2d(x, weight: weight, bias: bias, stride: 1, padding: .same(1), algorithm: .winograd)
+        let im2col = conv2d(x, weight: weight, bias: bias, stride: 1, padding: .same(1), algorithm: .im2col)
+        #expect(winograd.shape == [batch, cout, h, w])
+        let (vsAbs, vsRel) = errors(winograd.scalars, im2col.scalars.map(Double.init))
+        #expect(vsRel <= Self.relativeBound, "winograd vs im2col \(shape): \(vsRel) of the largest output")
+        var line = "winograd \(shape): vs im2col max abs \(vsAbs) rel \(vsRel)"
+        if batch * cin * cout * h * w <= 200_000_000 {  // the double-precision reference takes seconds beyond
+            let exact = directConv(x, weight, bias)
+            let (wAbs, wRel) = errors(winograd.scalars, exact)
+            let (iAbs, iRel) = errors(im2col.scalars, exact)
+            line += "; vs double abs \(wAbs) rel \(wRel); im2col vs double abs \(iAbs) rel \(iRel)"
+            #expect(wRel <= Self.relativeBound, "winograd \(shape): \(wRel) of the largest output")
+            #expect(iRel <= 1e-6, "im2col \(shape): \(iRel) of the largest output")
+        }
+        print(line)
+    }
+
+    @Test func automaticChoice() {
+        let forced = ProcessInfo.processInfo.environment["LCM_CONV"] == "im2col"
+        let choose = { (input: [Int], weight: [Int], stride: Int, padding: Int) in
+            ConvolutionAlgorithm.choose(input: input, weight: weight, stride: stride, padding: .same(padding))
+        }
+        #expect(choose([1, 320, 64, 64], [320, 320, 3, 3], 1, 1) == (forced ? .im2col : .winograd))
+        #expect(choose([2, 16, 32, 32], [16, 16, 3, 3], 1, 1) == (forced ? .im2col : .winograd))
+        #expect(choose([1, 320, 64, 64], [320, 320, 3, 3], 2, 1) == .im2col)  // strided
+        #expect(choose([1, 320, 64, 64], [320, 320, 3, 3], 1, 0) == .im2col)  // unpadded
+        #expect(choose([1, 4, 64, 64], [320, 4, 3, 3], 1, 1) == .im2col)  // few input channels
+        #expect(choose([1, 320, 64, 64], [3, 320, 3, 3], 1, 1) == .im2col)  // few output channels
+        #expect(choose([1, 1280, 8, 8], [1280, 1280, 3, 3], 1, 1) == .im2col)  // 4 tiles: weight-bound GEMMs
+        #expect(choose([1, 320, 64, 64], [320, 320, 1, 1], 1, 0) == .im2col)
+    }
+}
