@@ -2,18 +2,8 @@
 // reference twins themselves against hand-computed values.
 import CKernels
 import Testing
+import TestSupport
 
-/// SplitMix64: a small seeded generator, so every run sees the same inputs.
-private struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Elements at an address one element past an allocation (so never 32-byte aligned), followed by eight
 /// sentinel elements that a kernel writing past the end would overwrite.

@@ -4,19 +4,9 @@
 import CKernels
 import Foundation
 import Testing
+import TestSupport
 import TensorCore
 
-/// SplitMix64: a small seeded generator, so every run sees the same inputs.
-private struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 private func uniform(_ count: Int, _ bound: Float, _ rng: inout SplitMix64) -> [Float] {
     (0..<count).map { _ in Float.random(in: -bound...bound, using: &rng) }
