@@ -443,7 +443,7 @@ def main() -> None:
     vae.set_defaults(func=stage_vae)
 
     text = stages.add_parser("text", help="pre-train the text encoder on caption attributes; write the tokenizer")
-    common(text, minutes=2, batch=128, lr=1e-3)
+    common(text, minutes=3, batch=128, lr=1e-3)
     text.add_argument("--latents", type=int, default=20000, help="training scenes whose captions are used")
     text.add_argument("--hidden", type=int, default=TEXT_CONFIG["hidden_size"], help="hidden size")
     text.add_argument("--layers", type=int, default=TEXT_CONFIG["num_hidden_layers"], help="transformer layers")
