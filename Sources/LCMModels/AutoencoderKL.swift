@@ -176,6 +176,8 @@ struct VAEDecoder: Sendable {
 public struct AutoencoderKL: Sendable {
     public let config: AutoencoderKLConfig
     let encoder: VAEEncoder?
+    /// False when loaded for decoding only.
+    public var hasEncoder: Bool { encoder != nil }
     let decoder: VAEDecoder
     let quantConv: Conv2d?
     let postQuantConv: Conv2d?

@@ -36,6 +36,8 @@ public final class WeightStore: @unchecked Sendable {
     private var missing: [String] = []
     private var wrongShape: [String] = []
     private var failures: [String] = []
+    /// LoRA adapters merged into weights as they are requested, with the modules each has matched so far.
+    private var adapters: [(file: String, component: String, updates: [String: LoRAUpdate], matched: Set<String>)] = []
 
     /// `canonicalName` maps a name as stored in a file to the name the model asks for (see KeyRenames).
     public init(component: String, files: [SafeTensorsFile], canonicalName: (String) -> String? = { $0 }) {
@@ -52,6 +54,12 @@ public final class WeightStore: @unchecked Sendable {
         let store = WeightStore(component: component, files: [])
         store.randomState = seed | 1
         return store
+    }
+
+    /// Merges `adapter`'s updates for `component` ("unet", "text_encoder") into the weights requested from now on.
+    public func merge(_ adapter: LoRAAdapter, as component: String) {
+        guard let updates = adapter.updates[component] else { return }
+        adapters.append((adapter.file, component, updates, []))
     }
 
     public var root: WeightScope { WeightScope(store: self, prefix: "") }
@@ -84,9 +92,10 @@ public final class WeightStore: @unchecked Sendable {
         used.insert(name)
         do {
             let t = try entry.file.tensor(entry.name)
-            if t.shape == shape { return t }
+            if t.shape == shape { return mergingLoRA(name, t) }
             if t.count == shape.reduce(1, *) && t.shape.filter({ $0 != 1 }) == shape.filter({ $0 != 1 }) {
-                return t.reshaped(shape)  // e.g. LDM 1×1 conv attention weights [C, C, 1, 1] used as [C, C]
+                // e.g. LDM 1×1 conv attention weights [C, C, 1, 1] used as [C, C]
+                return mergingLoRA(name, t.reshaped(shape))
             }
             wrongShape.append("\(name) expected \(shape), found \(t.shape)")
         } catch {
@@ -95,12 +104,35 @@ public final class WeightStore: @unchecked Sendable {
         return Tensor(zeros: shape)
     }
 
-    /// Throws if anything was missing or malformed; returns the names no layer asked for.
+    /// `weight` plus the updates of every adapter for its module.
+    private func mergingLoRA(_ name: String, _ weight: Tensor) -> Tensor {
+        guard !adapters.isEmpty, name.hasSuffix(".weight") else { return weight }
+        var merged = weight
+        for i in adapters.indices {
+            let module = LoRAAdapter.flatten(String(name.dropLast(7)), component: adapters[i].component)
+            guard let update = adapters[i].updates[module] else { continue }
+            adapters[i].matched.insert(module)
+            guard let delta = update.delta(fitting: weight.shape) else {
+                wrongShape.append("LoRA \(adapters[i].file) update of \(name) is \(update.up.shape[0])×"
+                    + "\(update.down.count / update.rank), the weight \(weight.shape)")
+                continue
+            }
+            merged = merged + delta
+        }
+        return merged
+    }
+
+    /// Throws if anything was missing or malformed, or a LoRA module matched no weight; returns the names no layer
+    /// asked for.
     @discardableResult
     public func finish() throws -> [String] {
         if let failure = failures.first { throw ModelLoadError.badConfig(file: component, problem: failure) }
         if !missing.isEmpty { throw ModelLoadError.missingTensors(component: component, names: missing) }
         if !wrongShape.isEmpty { throw ModelLoadError.wrongShapes(component: component, details: wrongShape) }
+        for adapter in adapters where adapter.matched.count < adapter.updates.count {
+            let unmatched = adapter.updates.keys.filter { !adapter.matched.contains($0) }.sorted()
+            throw LoRAError.unmatched(file: adapter.file, modules: unmatched.map { "\(adapter.component) \($0)" })
+        }
         return index.keys.filter { !used.contains($0) }.sorted()
     }
 }

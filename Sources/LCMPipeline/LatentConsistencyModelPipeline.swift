@@ -9,8 +9,9 @@ public final class LatentConsistencyModelPipeline: @unchecked Sendable {
 
     public init(model: LoadedModel) { self.model = model }
 
-    public convenience init(location: ModelLocation) throws {
-        self.init(model: try LoadedModel(location))
+    /// `withVAEEncoder`: also load the VAE encoder (img2img).
+    public convenience init(location: ModelLocation, withVAEEncoder: Bool = false) throws {
+        self.init(model: try LoadedModel(location, withVAEEncoder: withVAEEncoder))
     }
 
     /// Pixels per latent cell.
@@ -18,10 +19,21 @@ public final class LatentConsistencyModelPipeline: @unchecked Sendable {
 
     public var defaultSize: Int { (model.unet.config.sampleSize ?? 64) * vaeScaleFactor }
 
+    /// True when the request runs classifier-free guidance: a UNet without the guidance embedding (LCM-LoRA on a
+    /// plain model) and guidance > 1, as StableDiffusionPipeline decides.
+    public func usesClassifierFreeGuidance(_ r: GenerationRequest) -> Bool {
+        model.unet.config.timeCondProjDim == nil && r.guidanceScale > 1
+    }
+
+    /// Output size of a request: the init image's, else the request's, else the model default.
+    func size(of r: GenerationRequest) -> (width: Int, height: Int) {
+        if let image = r.initImage { return (image.width, image.height) }
+        return (r.width ?? defaultSize, r.height ?? defaultSize)
+    }
+
     /// Checks a request against this model; the error says what is wrong and what would fit.
     public func validate(_ r: GenerationRequest) throws {
-        let width = r.width ?? defaultSize
-        let height = r.height ?? defaultSize
+        let (width, height) = size(of: r)
         let multiple = max(8, vaeScaleFactor)
         guard width > 0, height > 0, width % multiple == 0, height % multiple == 0 else {
             throw GenerationError.invalidRequest("size \(width)×\(height) must be positive multiples of \(multiple)")
@@ -29,11 +41,33 @@ public final class LatentConsistencyModelPipeline: @unchecked Sendable {
         guard r.steps >= 1 else { throw GenerationError.invalidRequest("steps must be at least 1 (got \(r.steps))") }
         guard r.batchSize >= 1 else { throw GenerationError.invalidRequest("batch must be at least 1") }
         guard r.guidanceScale.isFinite else { throw GenerationError.invalidRequest("guidance must be a finite number") }
+        if let image = r.initImage {
+            if let w = r.width, let h = r.height, (w, h) != (image.width, image.height) {
+                throw GenerationError.invalidRequest(
+                    "the init image is \(image.width)×\(image.height) but \(w)×\(h) was asked for")
+            }
+            guard r.initialLatents == nil else {
+                throw GenerationError.invalidRequest("give an init image or initial latents, not both")
+            }
+            guard r.strength > 0, r.strength <= 1 else {
+                throw GenerationError.invalidRequest("strength must be in (0, 1] (got \(r.strength))")
+            }
+            guard model.vae.hasEncoder else {
+                throw GenerationError.invalidRequest("img2img needs the model loaded with its VAE encoder")
+            }
+        }
         if let latents = r.initialLatents {
             let want = [r.batchSize, model.unet.config.inChannels, height / vaeScaleFactor, width / vaeScaleFactor]
             guard latents.shape == want else {
                 throw GenerationError.invalidRequest("latents have shape \(latents.shape), expected \(want)")
             }
+        }
+        var scheduler = try LCMScheduler(config: model.schedulerConfig)
+        do {
+            try scheduler.setTimesteps(r.steps, originalInferenceSteps: r.originalInferenceSteps,
+                                       strength: r.initImage == nil ? 1 : r.strength)
+        } catch {
+            throw GenerationError.invalidRequest("\(error)")
         }
     }
 
@@ -47,24 +81,40 @@ public final class LatentConsistencyModelPipeline: @unchecked Sendable {
             if request.recordIntermediates { record[key] = value() }
         }
         let batch = request.batchSize
-        let width = request.width ?? defaultSize
-        let height = request.height ?? defaultSize
+        let (width, height) = size(of: request)
         let seed = request.seed ?? UInt64.random(in: 0..<(1 << 32))
+        let guidance = usesClassifierFreeGuidance(request)
 
         var scheduler = try LCMScheduler(config: model.schedulerConfig)
-        try scheduler.setTimesteps(request.steps, originalInferenceSteps: request.originalInferenceSteps)
+        try scheduler.setTimesteps(request.steps, originalInferenceSteps: request.originalInferenceSteps,
+                                   strength: request.initImage == nil ? 1 : request.strength)
+        let timesteps = scheduler.timesteps
 
-        // 1. Prompt embeddings (one prompt, repeated per image).
+        // 1. Prompt embeddings (one prompt, repeated per image); with CFG the batch is [negative…, prompt…].
         var t0 = Date()
-        let (ids, _) = model.tokenizer(request.prompt, maxLength: model.textEncoder.config.maxPositionEmbeddings)
-        let embeds = try model.textEncoder(Array(repeating: ids, count: batch)).lastHiddenState  // [B, 77, D]
+        let maxLength = model.textEncoder.config.maxPositionEmbeddings
+        let (ids, _) = model.tokenizer(request.prompt, maxLength: maxLength)
+        var idBatch = Array(repeating: ids, count: batch)
+        if guidance {
+            let (negativeIds, _) = model.tokenizer(request.negativePrompt ?? "", maxLength: maxLength)
+            idBatch = Array(repeating: negativeIds, count: batch) + idBatch
+        }
+        let embeds = try model.textEncoder(idBatch).lastHiddenState  // [B or 2B, 77, D]
         timings.textEncoder = Date().timeIntervalSince(t0)
         keep("prompt_embeds", embeds)
 
-        // 2. Initial latents, then the guidance embedding w = guidance − 1.
+        // 2. Initial latents (drawn, given, or the noised init image), then the guidance embedding w = guidance − 1.
         var generator = TorchGenerator(seed: seed)
         let latentShape = [batch, model.unet.config.inChannels, height / vaeScaleFactor, width / vaeScaleFactor]
-        var latents = request.initialLatents ?? generator.randn(latentShape)
+        var latents: Tensor
+        if let image = request.initImage {
+            t0 = Date()
+            latents = initImageLatents(image, batch: batch, timestep: timesteps[0], scheduler: scheduler,
+                                       generator: &generator, keep: keep)
+            timings.vaeEncode = Date().timeIntervalSince(t0)
+        } else {
+            latents = request.initialLatents ?? generator.randn(latentShape)
+        }
         keep("latents", latents)
         let wEmbedding = model.unet.config.timeCondProjDim.map {
             guidanceScaleEmbedding(Array(repeating: request.guidanceScale - 1, count: batch), dim: $0)
@@ -72,11 +122,18 @@ public final class LatentConsistencyModelPipeline: @unchecked Sendable {
 
         // 3. Multistep consistency sampling.
         var denoised = latents
-        let timesteps = scheduler.timesteps
         for (k, t) in timesteps.enumerated() {
             t0 = Date()
-            let modelOutput = model.unet(latents, timestep: Float(t), encoderHiddenStates: embeds,
+            var modelOutput: Tensor
+            if guidance {
+                let both = model.unet(concat([latents, latents], axis: 0), timestep: Float(t),
+                                      encoderHiddenStates: embeds)
+                let halves = split(both, axis: 0, sizes: [batch, batch])  // ε_u + g·(ε_c − ε_u)
+                modelOutput = halves[0] + (halves[1] + halves[0] * -1) * request.guidanceScale
+            } else {
+                modelOutput = model.unet(latents, timestep: Float(t), encoderHiddenStates: embeds,
                                          timestepCond: wEmbedding)
+            }
             let noise = k < timesteps.count - 1 ? generator.randn(latentShape) : nil
             (latents, denoised) = scheduler.step(modelOutput: modelOutput, timestep: t, sample: latents, noise: noise)
             let seconds = Date().timeIntervalSince(t0)
@@ -98,6 +155,42 @@ public final class LatentConsistencyModelPipeline: @unchecked Sendable {
         timings.total = Date().timeIntervalSince(start)
         return GenerationResult(images: ImagePostprocess.rgbImages(decoded), seed: seed, timesteps: timesteps,
                                 timings: timings, intermediates: record)
+    }
+
+    /// LatentConsistencyModelImg2ImgPipeline.prepare_latents: a posterior sample of the image (drawn first) times
+    /// the scaling factor, repeated per image, noised to the first timestep with a second draw.
+    private func initImageLatents(_ image: RGBImage, batch: Int, timestep: Int, scheduler: LCMScheduler,
+                                  generator: inout TorchGenerator,
+                                  keep: (String, @autoclosure () -> Tensor) -> Void) -> Tensor {
+        let (mean, logvar) = model.vae.encode(ImagePreprocess.tensor(image))
+        let eps = generator.randn(mean.shape)
+        var sample = mean
+        sample.withUnsafeMutableBufferPointer { out in
+            logvar.withUnsafeBufferPointer { lv in
+                eps.withUnsafeBufferPointer { e in
+                    for i in out.indices { out[i] += Foundation.exp(lv[i] * 0.5) * e[i] }  // mean + std · ε
+                }
+            }
+        }
+        let one = sample * model.vae.config.scalingFactor
+        keep("init_latents", one)
+        let initLatents = batch == 1 ? one : concat(Array(repeating: one, count: batch), axis: 0)
+        let noise = generator.randn(initLatents.shape)
+        return scheduler.addNoise(original: initLatents, noise: noise, timestep: timestep)
+    }
+}
+
+/// diffusers VaeImageProcessor.preprocess for an RGB image: x / 255 · 2 − 1, as [1, 3, H, W].
+public enum ImagePreprocess {
+    public static func tensor(_ image: RGBImage) -> Tensor {
+        let (h, w) = (image.height, image.width)
+        return Tensor(shape: [1, 3, h, w]) { out in
+            for ch in 0..<3 {
+                for i in 0..<(h * w) {
+                    out[ch * h * w + i] = Float(image.pixels[i * 3 + ch]) / 255 * 2 - 1
+                }
+            }
+        }
     }
 }
 

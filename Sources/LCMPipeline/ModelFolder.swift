@@ -17,14 +17,17 @@ public struct ModelLocation: Sendable {
     /// An original (LDM) SD-1.x single-file checkpoint with the UNet, VAE and text-encoder weights. `directory` then
     /// supplies only the configs, tokenizer and scheduler; `unetDirectory`/`vaeDirectory` still replace their parts.
     public var singleFile: URL?
+    /// LoRA files merged into the UNet and text encoder at load, each with its strength (1 = as trained).
+    public var loras: [(file: URL, weight: Float)]
 
     public init(directory: URL, variant: String? = nil, unetDirectory: URL? = nil, vaeDirectory: URL? = nil,
-                singleFile: URL? = nil) {
+                singleFile: URL? = nil, loras: [(file: URL, weight: Float)] = []) {
         self.directory = directory
         self.variant = variant
         self.unetDirectory = unetDirectory
         self.vaeDirectory = vaeDirectory
         self.singleFile = singleFile
+        self.loras = loras
     }
 }
 
@@ -52,6 +55,7 @@ public struct LoadedModel: Sendable {
         }
         name = location.singleFile?.deletingPathExtension().lastPathComponent ?? dir.lastPathComponent
         let single = try location.singleFile.map(SingleFileCheckpoint.init(contentsOf:))
+        let adapters = try location.loras.map { try LoRAAdapter(contentsOf: $0.file, weight: $0.weight) }
         var unused: [String: [String]] = [:]
 
         func component(_ name: String) throws -> URL {
@@ -78,6 +82,7 @@ public struct LoadedModel: Sendable {
         let teDir = try component("text_encoder")
         let teStore = try single?.textEncoderWeights()
             ?? folderWeights("text_encoder", teDir, baseName: "model", canonicalName: KeyRenames.clipText)
+        for adapter in adapters { teStore.merge(adapter, as: "text_encoder") }
         textEncoder = try CLIPTextModel(
             config: try loadConfig(CLIPTextConfig.self, from: teDir.appendingPathComponent("config.json")),
             weights: teStore)
@@ -87,6 +92,7 @@ public struct LoadedModel: Sendable {
         let unetConfig = try loadConfig(UNet2DConditionConfig.self, from: unetDir.appendingPathComponent("config.json"))
         let unetStore = try (location.unetDirectory == nil ? single : nil)?.unetWeights(config: unetConfig)
             ?? folderWeights("unet", unetDir)
+        for adapter in adapters { unetStore.merge(adapter, as: "unet") }
         unet = try UNet2DConditionModel(config: unetConfig, weights: unetStore)
         unused["unet"] = try unetStore.finish()
 

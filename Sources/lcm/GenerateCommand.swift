@@ -10,13 +10,27 @@ struct Generate: ParsableCommand {
         discussion: """
             Width and height must be multiples of 8 (and of the VAE's scale factor). Without --seed a random seed \
             is used and printed. Files are written as PNG with the generation settings in text chunks.
+
+            Guidance: LCM models embed it (w = guidance − 1, one UNet pass per step). Models without the guidance \
+            embedding (a plain SD-1.5 model with LCM-LoRA) run classifier-free guidance when --guidance is above 1 \
+            (two UNet passes per step, against --negative-prompt), one pass otherwise; 1–2 suits LCM-LoRA.
+
+            img2img (--init-image): the image is not resized; its size is the output size and must be a multiple \
+            of 8 (crop or resize it first). An alpha channel is dropped, grey images are used as RGB. As diffusers' \
+            LatentConsistencyModelImg2ImgPipeline, the schedule is built over the first ⌊50·strength⌋ training \
+            steps and all --steps run, so steps ≤ ⌊50·strength⌋; the image's latents are a seeded sample of the \
+            VAE posterior.
             """)
 
     @Argument(help: "The prompt (or use --prompt).") var promptArgument: String?
     @Option(name: .customLong("prompt"), help: "The prompt.") var promptOption: String?
     @OptionGroup var modelOptions: ModelOptions
     @Option(help: "Sampling steps.") var steps = 4
-    @Option(help: "Guidance scale (LCM UNets embed w = guidance − 1).") var guidance: Float = 8.0
+    @Option(help: "Guidance scale (see below).") var guidance: Float = 8.0
+    @Option(name: .customLong("negative-prompt"), help: "Unconditional prompt of classifier-free guidance (LCM-LoRA).")
+    var negativePrompt: String?
+    @Option(name: .customLong("init-image"), help: "img2img: start from this PNG (see below).") var initImage: String?
+    @Option(help: "img2img: strength in (0, 1] (default 0.8).") var strength: Double?
     @Option(help: "Random seed (torch.manual_seed compatible).") var seed: UInt64?
     @Option(help: "Image width in pixels (default: from the model config).") var width: Int?
     @Option(help: "Image height in pixels (default: from the model config).") var height: Int?
@@ -44,18 +58,29 @@ struct Generate: ParsableCommand {
             request.height = height
             request.batchSize = batch
             request.originalInferenceSteps = originalSteps
+            request.negativePrompt = negativePrompt
+            if let strength {
+                guard initImage != nil else { throw ValidationError("--strength needs --init-image") }
+                request.strength = strength
+            }
+            if let initImage { request.initImage = try PNGImage.read(from: URL(fileURLWithPath: initImage)) }
             request.recordIntermediates = saveIntermediates != nil
             if let latents {
                 request.initialLatents = try SafeTensorsFile(contentsOf: URL(fileURLWithPath: latents)).tensor("latents")
             }
             guard steps >= 1 else { throw ValidationError("--steps must be at least 1") }
             let loadStart = Date()
-            let pipeline = try LatentConsistencyModelPipeline(location: location)
+            let pipeline = try LatentConsistencyModelPipeline(location: location, withVAEEncoder: initImage != nil)
             let loadSeconds = Date().timeIntervalSince(loadStart)
             for (component, names) in pipeline.model.unusedWeights.sorted(by: { $0.key < $1.key }) where !names.isEmpty {
                 Console.warn("\(component): \(names.count) unused tensor(s), e.g. \(names.prefix(3).joined(separator: ", "))")
             }
             try pipeline.validate(request)
+            if negativePrompt != nil && !pipeline.usesClassifierFreeGuidance(request) {
+                Console.warn(pipeline.model.unet.config.timeCondProjDim != nil
+                    ? "--negative-prompt is unused: this UNet embeds the guidance scale (no classifier-free guidance)"
+                    : "--negative-prompt is unused with --guidance ≤ 1")
+            }
             let seedUsed = request.seed ?? UInt64.random(in: 0..<(1 << 32))
             request.seed = seedUsed
             let outputs = try outputPaths(prompt: prompt, seed: seedUsed)
@@ -75,7 +100,7 @@ struct Generate: ParsableCommand {
                     ("prompt", prompt), ("seed", String(seedUsed)), ("steps", String(steps)),
                     ("guidance", String(guidance)), ("size", size), ("model", pipeline.model.name),
                     ("software", "swift-lcm \(LCMCommand.version)"),
-                ])
+                ] + settingsText)
             }
             if let saveIntermediates {
                 try SafeTensorsWriter.write(result.intermediates.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
@@ -84,6 +109,15 @@ struct Generate: ParsableCommand {
             }
             try report(result, files: outputs, loadSeconds: loadSeconds)
         }
+    }
+
+    /// The optional settings worth recording in the PNG.
+    private var settingsText: [(key: String, value: String)] {
+        var text: [(key: String, value: String)] = []
+        if let negativePrompt { text.append(("negative_prompt", negativePrompt)) }
+        if let initImage { text += [("init_image", initImage), ("strength", String(strength ?? 0.8))] }
+        for l in modelOptions.lora { text.append(("lora", l)) }
+        return text
     }
 
     private func resolvedPrompt() throws -> String {

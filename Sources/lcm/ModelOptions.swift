@@ -18,12 +18,18 @@ struct ModelOptions: ParsableArguments {
     var variant: String?
     @Option(help: "Use the UNet from this folder (config.json + weights) instead of the model's.") var unet: String?
     @Option(help: "Use the VAE from this folder (config.json + weights) instead of the model's.") var vae: String?
+    @Option(help: ArgumentHelp("""
+        Merge a LoRA into the UNet and text encoder at load, with an optional strength (default 1). Repeatable. \
+        kohya (lora_unet_…/lora_te_…, alpha) and diffusers/peft (lora_A/lora_B, lora.down/up) keys.
+        """, valueName: "file[:weight]"))
+    var lora: [String] = []
 
     func location() throws -> ModelLocation {
         let path = try model ?? ProcessInfo.processInfo.environment["LCM_MODEL"] ?? DefaultModel.path()
         var location = ModelLocation(directory: URL(fileURLWithPath: path), variant: variant,
                                      unetDirectory: unet.map { URL(fileURLWithPath: $0) },
-                                     vaeDirectory: vae.map { URL(fileURLWithPath: $0) })
+                                     vaeDirectory: vae.map { URL(fileURLWithPath: $0) },
+                                     loras: try lora.map(Self.parseLoRA))
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
             if config != nil {
@@ -45,6 +51,21 @@ struct ModelOptions: ParsableArguments {
         location.directory = URL(fileURLWithPath: config)
         location.singleFile = URL(fileURLWithPath: path)
         return location
+    }
+
+    /// "file.safetensors" or "file.safetensors:0.8".
+    static func parseLoRA(_ value: String) throws -> (file: URL, weight: Float) {
+        var path = value
+        var weight: Float = 1
+        if let colon = value.lastIndex(of: ":"), let w = Float(value[value.index(after: colon)...]) {
+            guard w.isFinite else { throw ValidationError("--lora \(value): the weight must be a finite number") }
+            path = String(value[..<colon])
+            weight = w
+        }
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw ValidationError("--lora: no such file \(path)")
+        }
+        return (URL(fileURLWithPath: path), weight)
     }
 }
 

@@ -40,9 +40,8 @@ func runLCM(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: 
         #expect(record?["seed"] as? Int == 0)
         let png = try PNGImage.read(from: URL(fileURLWithPath: out))
         let want = try Fixtures.golden("tiny-lcm/pipeline_s2_seed0_32x32.safetensors").bytes("image")
-        var worst = 0
-        for i in 0..<min(png.pixels.count, want.count) { worst = max(worst, abs(Int(png.pixels[i]) - Int(want[i]))) }
-        #expect(png.pixels.count == want.count && worst <= 1, "worst pixel difference \(worst)")
+        let worst = worstPixelDifference(png.pixels, want)
+        #expect(worst != nil && worst! <= 1, "worst pixel difference \(String(describing: worst))")
         let text = try PNGImage.textChunks(of: URL(fileURLWithPath: out))
         #expect(text["prompt"] == prompt)
         #expect(text["seed"] == "0")
@@ -56,13 +55,38 @@ func runLCM(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: 
         (["generate", "a cat", "--model", "MODEL", "--no-such-option"], "no-such-option"),
         (["generate", "--model", "MODEL"], "prompt"),
         (["inspect", "/nonexistent.safetensors"], "nonexistent"),
+        (["generate", "a cat", "--model", "MODEL", "--lora", "/nonexistent.safetensors"], "no such file"),
+        (["generate", "a cat", "--model", "MODEL", "--lora", "INIT"], "LoRA init-32x32.png"),
+        (["generate", "a cat", "--model", "MODEL", "--init-image", "LORA"], "kohya-rank2.safetensors"),
+        (["generate", "a cat", "--model", "MODEL", "--init-image", "INIT", "--strength", "1.5"], "strength"),
+        (["generate", "a cat", "--model", "MODEL", "--strength", "0.5"], "--init-image"),
+        (["generate", "a cat", "--model", "MODEL", "--init-image", "INIT", "--steps", "4", "--strength", "0.06"],
+         "strength"),
     ])
     func badInputIsOneLineAndExitOne(args: [String], fragment: String) throws {
-        let r = try runLCM(args.map { $0 == "MODEL" ? model : $0 })
+        let r = try runLCM(args.map { ["MODEL": model, "INIT": Fixtures.url("io/init-32x32.png").path,
+                                       "LORA": Fixtures.url("lora/kohya-rank2.safetensors").path][$0] ?? $0 })
         #expect(r.status == 1)
         let lines = r.stderr.split(separator: "\n")
         #expect(lines.count == 1, "stderr: \(r.stderr)")
         #expect(r.stderr.contains(fragment), "stderr: \(r.stderr)")
+    }
+
+    @Test func img2imgWithLoRAAndNegativePromptRuns() throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("i2i.png").path
+        let r = try runLCM(["generate", "a photo of a cat", "--model", model, "--unet", Fixtures.url("tiny-sd15-unet").path,
+                            "--lora", Fixtures.url("lora/kohya-rank2.safetensors").path + ":0.5",
+                            "--guidance", "1.5", "--negative-prompt", "blurry",
+                            "--init-image", Fixtures.url("io/init-32x32.png").path, "--strength", "0.6",
+                            "--seed", "1", "-o", out])
+        #expect(r.status == 0, "\(r.stderr)")
+        let png = try PNGImage.read(from: URL(fileURLWithPath: out))
+        #expect(png.width == 32 && png.height == 32)
+        let text = try PNGImage.textChunks(of: URL(fileURLWithPath: out))
+        #expect(text["negative_prompt"] == "blurry" && text["strength"] == "0.6")
+        #expect(text["lora"]?.hasSuffix("kohya-rank2.safetensors:0.5") == true)
     }
 
     /// A copy of the tiny model with one thing broken.

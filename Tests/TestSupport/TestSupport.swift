@@ -58,6 +58,12 @@ public func compare(_ got: Tensor, _ want: Tensor, atol: Float, rtol: Float = 0)
     return Closeness(ok: ok, maxAbsError: maxErr, worst: worst, shapes: (got.shape, want.shape))
 }
 
+/// The largest difference between two uint8 images (pixel arrays); nil when their sizes differ.
+public func worstPixelDifference(_ got: [UInt8], _ want: [UInt8]) -> Int? {
+    guard got.count == want.count else { return nil }
+    return zip(got, want).reduce(0) { max($0, abs(Int($1.0) - Int($1.1))) }
+}
+
 extension SafeTensorsFile {
     /// Little-endian I64 tensors (token ids, timesteps) as Ints.
     public func ints(_ name: String) throws -> [Int] {
