@@ -36,17 +36,29 @@ public func silu(_ x: Tensor) -> Tensor { mapUnary(x, lcm_silu_f32) }
 public func gelu(_ x: Tensor) -> Tensor { mapUnary(x, lcm_gelu_f32) }
 public func geluTanh(_ x: Tensor) -> Tensor { mapUnary(x, lcm_gelu_tanh_f32) }
 public func quickGelu(_ x: Tensor) -> Tensor { mapUnary(x, lcm_quick_gelu_f32) }
+public func relu(_ x: Tensor) -> Tensor { mapUnary(x, reluKernel) }
+
+/// max(x, 0), NaN kept (as torch.relu). A plain loop: it is memory-bound and the compiler vectorises it.
+private func reluKernel(_ x: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>?, _ n: Int) {
+    guard let x, let y else { return }
+    for i in 0..<n {
+        let v = x[i]
+        y[i] = v < 0 ? 0 : v
+    }
+}
 
 public enum Activation: String, Sendable, Codable {
-    case silu, gelu, geluTanh = "gelu_pytorch_tanh", quickGelu = "quick_gelu"
+    case silu, gelu, geluTanh = "gelu_pytorch_tanh", quickGelu = "quick_gelu", relu
 
-    /// Accepts the spellings used by diffusers and transformers configs ("silu"/"swish", "gelu", "quick_gelu", …).
+    /// Accepts the spellings used by diffusers and transformers configs ("silu"/"swish", "gelu", "quick_gelu",
+    /// "relu", …).
     public init?(configName: String) {
         switch configName {
         case "silu", "swish": self = .silu
         case "gelu": self = .gelu
         case "gelu_new", "gelu_pytorch_tanh", "gelu_fast": self = .geluTanh
         case "quick_gelu": self = .quickGelu
+        case "relu": self = .relu
         default: return nil
         }
     }
@@ -57,6 +69,7 @@ public enum Activation: String, Sendable, Codable {
         case .gelu: TensorCore.gelu(x)
         case .geluTanh: TensorCore.geluTanh(x)
         case .quickGelu: TensorCore.quickGelu(x)
+        case .relu: TensorCore.relu(x)
         }
     }
 
@@ -66,6 +79,7 @@ public enum Activation: String, Sendable, Codable {
         case .gelu: applyUnaryInPlace(&x, lcm_gelu_f32)
         case .geluTanh: applyUnaryInPlace(&x, lcm_gelu_tanh_f32)
         case .quickGelu: applyUnaryInPlace(&x, lcm_quick_gelu_f32)
+        case .relu: applyUnaryInPlace(&x, reluKernel)
         }
     }
 }
