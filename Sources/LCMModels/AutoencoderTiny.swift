@@ -154,6 +154,8 @@ public struct AutoencoderTiny: Sendable {
     public let config: AutoencoderTinyConfig
     let encoder: [TinyLayer]?
     let decoder: [TinyLayer]
+    /// False when loaded for decoding only.
+    public var hasEncoder: Bool { encoder != nil }
 
     /// `withEncoder: false` skips the encoder weights (text-to-image needs only the decoder).
     public init(config c: AutoencoderTinyConfig, weights: WeightStore, withEncoder: Bool = true) throws {

@@ -52,7 +52,7 @@ public final class LatentConsistencyModelPipeline: @unchecked Sendable {
             guard r.strength > 0, r.strength <= 1 else {
                 throw GenerationError.invalidRequest("strength must be in (0, 1] (got \(r.strength))")
             }
-            guard model.vae.hasEncoder else {
+            guard model.vaeTiny?.hasEncoder ?? model.vae.hasEncoder else {
                 throw GenerationError.invalidRequest("img2img needs the model loaded with its VAE encoder")
             }
         }
@@ -149,7 +149,7 @@ public final class LatentConsistencyModelPipeline: @unchecked Sendable {
 
         // 4. Decode the last denoised latents.
         t0 = Date()
-        let decoded = model.vae.decode(denoised * (1 / model.vae.config.scalingFactor))  // [B, 3, H, W]
+        let decoded = decode(denoised)  // [B, 3, H, W]
         timings.vaeDecode = Date().timeIntervalSince(t0)
         keep("decoded", decoded)
         timings.total = Date().timeIntervalSince(start)
@@ -157,11 +157,21 @@ public final class LatentConsistencyModelPipeline: @unchecked Sendable {
                                 timings: timings, intermediates: record)
     }
 
+    /// Images in [-1, 1] from UNet latents, by the tiny VAE when there is one (its latents are the UNet's).
+    public func decode(_ latents: Tensor) -> Tensor {
+        if let tiny = model.vaeTiny { return tiny.decode(latents * (1 / tiny.config.scalingFactor)) }
+        return model.vae.decode(latents * (1 / model.vae.config.scalingFactor))
+    }
+
     /// LatentConsistencyModelImg2ImgPipeline.prepare_latents: a posterior sample of the image (drawn first) times
-    /// the scaling factor, repeated per image, noised to the first timestep with a second draw.
+    /// the scaling factor (TAESD: its latents, no draw), repeated per image, noised to the first timestep.
     private func initImageLatents(_ image: RGBImage, batch: Int, timestep: Int, scheduler: LCMScheduler,
                                   generator: inout TorchGenerator,
                                   keep: (String, @autoclosure () -> Tensor) -> Void) -> Tensor {
+        if let tiny = model.vaeTiny {
+            let one = tiny.encode(ImagePreprocess.tensor(image)) * tiny.config.scalingFactor
+            return noised(one, batch: batch, timestep: timestep, scheduler: scheduler, generator: &generator, keep: keep)
+        }
         let (mean, logvar) = model.vae.encode(ImagePreprocess.tensor(image))
         let eps = generator.randn(mean.shape)
         var sample = mean
@@ -172,7 +182,13 @@ public final class LatentConsistencyModelPipeline: @unchecked Sendable {
                 }
             }
         }
-        let one = sample * model.vae.config.scalingFactor
+        return noised(sample * model.vae.config.scalingFactor, batch: batch, timestep: timestep, scheduler: scheduler,
+                      generator: &generator, keep: keep)
+    }
+
+    private func noised(_ one: Tensor, batch: Int, timestep: Int, scheduler: LCMScheduler,
+                        generator: inout TorchGenerator,
+                        keep: (String, @autoclosure () -> Tensor) -> Void) -> Tensor {
         keep("init_latents", one)
         let initLatents = batch == 1 ? one : concat(Array(repeating: one, count: batch), axis: 0)
         let noise = generator.randn(initLatents.shape)

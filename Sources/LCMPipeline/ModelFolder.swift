@@ -19,15 +19,18 @@ public struct ModelLocation: Sendable {
     public var singleFile: URL?
     /// LoRA files merged into the UNet and text encoder at load, each with its strength (1 = as trained).
     public var loras: [(file: URL, weight: Float)]
+    /// An AutoencoderTiny (TAESD) folder that decodes (and for img2img encodes) in place of the VAE.
+    public var vaeTinyDirectory: URL?
 
     public init(directory: URL, variant: String? = nil, unetDirectory: URL? = nil, vaeDirectory: URL? = nil,
-                singleFile: URL? = nil, loras: [(file: URL, weight: Float)] = []) {
+                singleFile: URL? = nil, loras: [(file: URL, weight: Float)] = [], vaeTinyDirectory: URL? = nil) {
         self.directory = directory
         self.variant = variant
         self.unetDirectory = unetDirectory
         self.vaeDirectory = vaeDirectory
         self.singleFile = singleFile
         self.loras = loras
+        self.vaeTinyDirectory = vaeTinyDirectory
     }
 }
 
@@ -37,6 +40,8 @@ public struct LoadedModel: Sendable {
     public let textEncoder: CLIPTextModel
     public let unet: UNet2DConditionModel
     public let vae: AutoencoderKL
+    /// TAESD, when the location names one: it then decodes and encodes instead of `vae`.
+    public let vaeTiny: AutoencoderTiny?
     public let schedulerConfig: LCMSchedulerConfig
     public let name: String
     /// Weight names present in the files but used by no layer, per component.
@@ -104,6 +109,20 @@ public struct LoadedModel: Sendable {
         // Without the encoder its weights are expected to stay unused.
         unused["vae"] = try vaeStore.finish().filter {
             withVAEEncoder || !($0.hasPrefix("encoder.") || $0.hasPrefix("quant_conv."))
+        }
+        if let tinyDir = location.vaeTinyDirectory {
+            let config = try loadConfig(AutoencoderTinyConfig.self, from: tinyDir.appendingPathComponent("config.json"))
+            let store = try folderWeights("vae_tiny", tinyDir)
+            let tiny = try AutoencoderTiny(config: config, weights: store, withEncoder: withVAEEncoder)
+            unused["vae_tiny"] = try store.finish().filter { withVAEEncoder || !$0.hasPrefix("encoder.") }
+            guard config.latentChannels == vaeConfig.latentChannels, config.scaleFactor == vaeConfig.scaleFactor else {
+                throw ModelLoadError.badConfig(
+                    file: tinyDir.path, problem: "this tiny VAE has \(config.latentChannels) latent channels and scale "
+                        + "factor \(config.scaleFactor), the model \(vaeConfig.latentChannels) and \(vaeConfig.scaleFactor)")
+            }
+            vaeTiny = tiny
+        } else {
+            vaeTiny = nil
         }
         unusedWeights = unused
 

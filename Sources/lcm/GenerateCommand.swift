@@ -42,6 +42,10 @@ struct Generate: ParsableCommand {
     var output: String?
     @Option(name: .customLong("save-intermediates"), help: "Write intermediate tensors to this safetensors file.")
     var saveIntermediates: String?
+    @Option(name: .customLong("preview-every"), help: "Write a preview after every K steps (needs --vae-tiny).")
+    var previewEvery: Int?
+    @Option(help: "Preview PNG path, rewritten at each preview (default: the output path with -preview).")
+    var preview: String?
     @Option(help: "Threads for BLAS and kernels (default: LCM_THREADS or all cores).") var threads: Int?
     @Flag(help: "Print a JSON result record on stdout.") var json = false
 
@@ -69,6 +73,10 @@ struct Generate: ParsableCommand {
                 request.initialLatents = try SafeTensorsFile(contentsOf: URL(fileURLWithPath: latents)).tensor("latents")
             }
             guard steps >= 1 else { throw ValidationError("--steps must be at least 1") }
+            if previewEvery != nil || preview != nil {
+                guard modelOptions.vaeTiny != nil else { throw ValidationError("previews need --vae-tiny DIR") }
+                guard let k = previewEvery, k >= 1 else { throw ValidationError("--preview-every must be at least 1") }
+            }
             let loadStart = Date()
             let pipeline = try LatentConsistencyModelPipeline(location: location, withVAEEncoder: initImage != nil)
             let loadSeconds = Date().timeIntervalSince(loadStart)
@@ -84,13 +92,23 @@ struct Generate: ParsableCommand {
             let seedUsed = request.seed ?? UInt64.random(in: 0..<(1 << 32))
             request.seed = seedUsed
             let outputs = try outputPaths(prompt: prompt, seed: seedUsed)
-            try Console.checkWritable(outputs + [saveIntermediates].compactMap { $0 })
+            let previews = previewEvery == nil ? [] : previewPaths(outputs)
+            try Console.checkWritable(outputs + previews + [saveIntermediates].compactMap { $0 })
             if pipeline.model.tokenizer(prompt, maxLength: 77).truncated {
                 Console.warn("the prompt is longer than 77 tokens and was truncated")
             }
             let progress = Console.Progress(enabled: !json)
             let result = try pipeline.generate(request) { info in
                 progress.step(info)
+                if let k = previewEvery, (info.index + 1) % k == 0, info.index + 1 < info.count {
+                    // The denoised latents of this step, decoded by the tiny VAE; a failed write does not stop sampling.
+                    let images = ImagePostprocess.rgbImages(pipeline.decode(info.denoised))
+                    for (image, path) in zip(images, previews) {
+                        do { try PNGImage.write(image, to: URL(fileURLWithPath: path)) } catch {
+                            Console.warn("preview not written: \(error)")
+                        }
+                    }
+                }
                 return true
             }
             progress.finish()
@@ -111,12 +129,20 @@ struct Generate: ParsableCommand {
         }
     }
 
+    /// One preview file per output image.
+    private func previewPaths(_ outputs: [String]) -> [String] {
+        guard let preview else { return outputs.map { String($0.dropLast(4)) + "-preview.png" } }
+        let base = preview.hasSuffix(".png") ? String(preview.dropLast(4)) : preview
+        return outputs.count == 1 ? ["\(base).png"] : (1...outputs.count).map { "\(base)-\($0).png" }
+    }
+
     /// The optional settings worth recording in the PNG.
     private var settingsText: [(key: String, value: String)] {
         var text: [(key: String, value: String)] = []
         if let negativePrompt { text.append(("negative_prompt", negativePrompt)) }
         if let initImage { text += [("init_image", initImage), ("strength", String(strength ?? 0.8))] }
         for l in modelOptions.lora { text.append(("lora", l)) }
+        if let vaeTiny = modelOptions.vaeTiny { text.append(("vae_tiny", vaeTiny)) }
         return text
     }
 

@@ -23,13 +23,19 @@ struct ModelOptions: ParsableArguments {
         kohya (lora_unet_…/lora_te_…, alpha) and diffusers/peft (lora_A/lora_B, lora.down/up) keys.
         """, valueName: "file[:weight]"))
     var lora: [String] = []
+    @Option(name: .customLong("vae-tiny"), help: """
+        Decode (and for img2img encode) with this AutoencoderTiny (TAESD) folder instead of the model's VAE: \
+        faster, lower fidelity.
+        """)
+    var vaeTiny: String?
 
     func location() throws -> ModelLocation {
         let path = try model ?? ProcessInfo.processInfo.environment["LCM_MODEL"] ?? DefaultModel.path()
         var location = ModelLocation(directory: URL(fileURLWithPath: path), variant: variant,
                                      unetDirectory: unet.map { URL(fileURLWithPath: $0) },
                                      vaeDirectory: vae.map { URL(fileURLWithPath: $0) },
-                                     loras: try lora.map(Self.parseLoRA))
+                                     loras: try lora.map(Self.parseLoRA),
+                                     vaeTinyDirectory: vaeTiny.map { URL(fileURLWithPath: $0) })
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
             if config != nil {

@@ -62,10 +62,13 @@ func runLCM(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: 
         (["generate", "a cat", "--model", "MODEL", "--strength", "0.5"], "--init-image"),
         (["generate", "a cat", "--model", "MODEL", "--init-image", "INIT", "--steps", "4", "--strength", "0.06"],
          "strength"),
+        (["generate", "a cat", "--model", "MODEL", "--vae-tiny", "TAESD8"], "scale factor 8, the model 4 and 2"),
+        (["generate", "a cat", "--model", "MODEL", "--preview-every", "1"], "--vae-tiny"),
     ])
     func badInputIsOneLineAndExitOne(args: [String], fragment: String) throws {
         let r = try runLCM(args.map { ["MODEL": model, "INIT": Fixtures.url("io/init-32x32.png").path,
-                                       "LORA": Fixtures.url("lora/kohya-rank2.safetensors").path][$0] ?? $0 })
+                                       "LORA": Fixtures.url("lora/kohya-rank2.safetensors").path,
+                                       "TAESD8": Fixtures.url("tiny-taesd").path][$0] ?? $0 })
         #expect(r.status == 1)
         let lines = r.stderr.split(separator: "\n")
         #expect(lines.count == 1, "stderr: \(r.stderr)")
@@ -87,6 +90,19 @@ func runLCM(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: 
         let text = try PNGImage.textChunks(of: URL(fileURLWithPath: out))
         #expect(text["negative_prompt"] == "blurry" && text["strength"] == "0.6")
         #expect(text["lora"]?.hasSuffix("kohya-rank2.safetensors:0.5") == true)
+    }
+
+    @Test func previewsAreWrittenWithTheTinyVAE() throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("cat.png").path
+        let preview = dir.appendingPathComponent("live.png").path
+        let r = try runLCM(["generate", "a cat", "--model", model, "--vae-tiny", Fixtures.url("tiny-taesd-f2").path,
+                            "--preview-every", "1", "--preview", preview, "--steps", "2", "-o", out])
+        #expect(r.status == 0, "\(r.stderr)")
+        let image = try PNGImage.read(from: URL(fileURLWithPath: preview))
+        #expect(image.width == 32 && image.height == 32)
+        #expect(FileManager.default.fileExists(atPath: out))
     }
 
     /// A copy of the tiny model with one thing broken.

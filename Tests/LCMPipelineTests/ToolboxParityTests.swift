@@ -1,4 +1,4 @@
-// LoRA merging, LCM-LoRA classifier-free guidance and LCM img2img against diffusers on the tiny checkpoints
+// LoRA merging, LCM-LoRA classifier-free guidance, LCM img2img and TAESD against diffusers on the tiny checkpoints
 // (goldens, LoRA files, init image and settings: Weights/tools/make_toolbox_fixtures.py).
 import Foundation
 import Testing
@@ -154,6 +154,7 @@ struct ToolboxCase: Sendable, CustomTestStringConvertible {
     @Test func casesArePresent() {
         #expect(ToolboxCase.all(prefix: "cfg_").count == 3)
         #expect(ToolboxCase.all(prefix: "img2img_").count == 4)
+        #expect(ToolboxCase.all(prefix: "taesd_").count == 2)
     }
 
     /// LCM-LoRA style: a UNet without the guidance embedding, kohya LoRA merged, CFG when guidance > 1.
@@ -177,6 +178,24 @@ struct ToolboxCase: Sendable, CustomTestStringConvertible {
         r.initImage = try PNGImage.read(from: Fixtures.url("io/init-32x32.png"))
         r.strength = c.number("strength")
         r.batchSize = Int(c.number("batch"))
+        try c.check(try pipeline.generate(r))
+    }
+
+    /// TAESD in place of the VAE: decode (text-to-image) and encode (img2img, no posterior draw).
+    @Test(arguments: ToolboxCase.all(prefix: "taesd_"))
+    func tinyVAEMatchesDiffusers(_ c: ToolboxCase) throws {
+        var location = ModelLocation(directory: Fixtures.url("tiny-lcm"))
+        location.vaeTinyDirectory = Fixtures.url("tiny-taesd-f2")
+        let img2img = c.settings["strength"] != nil
+        let pipeline = try LatentConsistencyModelPipeline(location: location, withVAEEncoder: img2img)
+        var r = c.request()
+        if img2img {
+            r.initImage = try PNGImage.read(from: Fixtures.url("io/init-32x32.png"))
+            r.strength = c.number("strength")
+        } else {
+            r.width = 32
+            r.height = 32
+        }
         try c.check(try pipeline.generate(r))
     }
 

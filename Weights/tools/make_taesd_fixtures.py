@@ -36,18 +36,19 @@ CONV_GAIN = 2.0
 MAX_INTERMEDIATE = 400
 
 
-def build() -> AutoencoderTiny:
+def build(config: dict = TINY_TAESD, folder=FOLDER) -> AutoencoderTiny:
+    """A random AutoencoderTiny of `config` written to `folder` and reloaded from it."""
     torch.manual_seed(SEED)
-    model = AutoencoderTiny(**TINY_TAESD).eval()
+    model = AutoencoderTiny(**config).eval()
     with torch.no_grad():
         for name, param in model.named_parameters():
             if name.endswith("weight"):
                 param.mul_(CONV_GAIN)
     perturb_(model, torch.Generator().manual_seed(SEED + 1))
-    if FOLDER.exists():
-        shutil.rmtree(FOLDER)
-    model.save_pretrained(str(FOLDER))
-    return AutoencoderTiny.from_pretrained(str(FOLDER), dtype=torch.float32).eval()
+    if folder.exists():
+        shutil.rmtree(folder)
+    model.save_pretrained(str(folder))
+    return AutoencoderTiny.from_pretrained(str(folder), dtype=torch.float32).eval()
 
 
 def run_layers(layers: torch.nn.Sequential, x: torch.Tensor, prefix: str, store: dict) -> None:

@@ -6,9 +6,11 @@ Writes (deterministic, fixed seeds):
   Tests/Fixtures/tiny-sd15-unet/        tiny-lcm's UNet without time_cond_proj (a "plain SD-1.5" UNet), F16
   Tests/Fixtures/lora/*.safetensors     one rank-2 LoRA (UNet + text encoder) in three key styles
   Tests/Fixtures/io/init-32x32.png      the img2img input
+  Tests/Fixtures/tiny-taesd-f2/         an AutoencoderTiny with tiny-lcm's latent factor 2
   Tests/Fixtures/goldens/toolbox/       lora-merged.safetensors (weights after diffusers load_lora_weights +
                                         fuse_lora), cfg_*.safetensors (StableDiffusionPipeline + LCMScheduler),
-                                        img2img_*.safetensors (LatentConsistencyModelImg2ImgPipeline)
+                                        img2img_*.safetensors (LatentConsistencyModelImg2ImgPipeline),
+                                        taesd_*.safetensors (both LCM pipelines with the TAESD as their VAE)
 Usage:  <venv>/bin/python Weights/tools/make_toolbox_fixtures.py
 """
 
@@ -18,12 +20,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from diffusers import (LatentConsistencyModelImg2ImgPipeline, LCMScheduler, StableDiffusionPipeline,
-                       UNet2DConditionModel)
+from diffusers import (LatentConsistencyModelImg2ImgPipeline, LatentConsistencyModelPipeline, LCMScheduler,
+                       StableDiffusionPipeline, UNet2DConditionModel)
 from PIL import Image
 from safetensors.torch import save_file
 
 from lcm_reference import REPO_ROOT, load_pipeline, provenance, save_tensors
+from make_taesd_fixtures import build as build_taesd
 
 SCRIPT = "Weights/tools/make_toolbox_fixtures.py"
 FIXTURES = REPO_ROOT / "Tests" / "Fixtures"
@@ -31,6 +34,10 @@ TINY = FIXTURES / "tiny-lcm"
 SD15_UNET = FIXTURES / "tiny-sd15-unet"
 LORA_DIR = FIXTURES / "lora"
 INIT_IMAGE = FIXTURES / "io" / "init-32x32.png"
+# A TAESD with tiny-lcm's latent factor 2 (two stages), to decode and encode in tiny-lcm's pipelines.
+TAESD_F2 = FIXTURES / "tiny-taesd-f2"
+TAESD_F2_CONFIG = {"encoder_block_out_channels": (8, 8), "decoder_block_out_channels": (12, 12),
+                   "num_encoder_blocks": (1, 2), "num_decoder_blocks": (2, 1)}
 GOLDENS = FIXTURES / "goldens" / "toolbox"
 
 RANK = 2
@@ -252,7 +259,21 @@ def main() -> None:
         name = f"img2img_st{case['strength']:g}_s{case['steps']}_seed{case['seed']}_b{case['batch']}"
         save_tensors(GOLDENS / f"{name}.safetensors", tensors,
                      provenance(SCRIPT, {**case, "prompt": PROMPT, "guidance": 8.0, "image": INIT_IMAGE.name}))
-    print("wrote", SD15_UNET, LORA_DIR, INIT_IMAGE, GOLDENS)
+
+    # TAESD in place of the VAE: text-to-image (decode) and img2img (encode, no posterior sample).
+    taesd = build_taesd(TAESD_F2_CONFIG, TAESD_F2)
+    lcm_tiny = LatentConsistencyModelPipeline(vae=taesd, text_encoder=lcm.text_encoder, tokenizer=lcm.tokenizer,
+                                              unet=lcm.unet, scheduler=lcm.scheduler, safety_checker=None,
+                                              feature_extractor=None, requires_safety_checker=False)
+    tensors = record(lcm_tiny, prompt=PROMPT, num_inference_steps=2, guidance_scale=8.0, width=32, height=32, seed=4)
+    save_tensors(GOLDENS / "taesd_t2i_s2_seed4.safetensors", tensors,
+                 provenance(SCRIPT, {"steps": 2, "seed": 4, "guidance": 8.0, "prompt": PROMPT, "vae": TAESD_F2.name}))
+    i2i.vae = taesd
+    tensors = record(i2i, prompt=PROMPT, image=image, strength=0.6, num_inference_steps=4, guidance_scale=8.0, seed=5)
+    save_tensors(GOLDENS / "taesd_img2img_st0.6_s4_seed5.safetensors", tensors,
+                 provenance(SCRIPT, {"strength": 0.6, "steps": 4, "seed": 5, "batch": 1, "guidance": 8.0,
+                                     "prompt": PROMPT, "image": INIT_IMAGE.name, "vae": TAESD_F2.name}))
+    print("wrote", SD15_UNET, LORA_DIR, INIT_IMAGE, TAESD_F2, GOLDENS)
 
 
 if __name__ == "__main__":
