@@ -82,6 +82,15 @@ public final class WeightStore: @unchecked Sendable {
         return t
     }
 
+    /// The tensor `name` at its stored shape (LoRA updates merged); problems are reported by `finish`.
+    public func stored(_ name: String) -> Tensor {
+        guard let entry = index[name], let info = entry.file.info(entry.name) else {
+            missing.append(name)
+            return Tensor(zeros: [0])
+        }
+        return tensor(name, shape: info.shape)
+    }
+
     /// The tensor `name` checked against `shape`; a stand-in of that shape (and a recorded problem) otherwise.
     func tensor(_ name: String, shape: [Int]) -> Tensor {
         if randomState != nil { return randomTensor(name, shape: shape) }

@@ -34,6 +34,72 @@ public struct ModelLocation: Sendable {
     }
 }
 
+/// The folders, configs and weight stores of a location's components, with its LoRAs merged into the UNet and text
+/// encoder weights as they are read. Shared by model loading and `lcm convert`.
+public struct ComponentSources {
+    public let location: ModelLocation
+    let single: SingleFileCheckpoint?
+    let adapters: [LoRAAdapter]
+
+    public init(_ location: ModelLocation) throws {
+        let fm = FileManager.default
+        let dir = location.directory
+        var isDir: ObjCBool = false
+        guard fm.fileExists(atPath: dir.path, isDirectory: &isDir), isDir.boolValue else {
+            throw ModelLoadError.missingFile("\(dir.path) (model folder)")
+        }
+        guard fm.fileExists(atPath: dir.appendingPathComponent("model_index.json").path) else {
+            throw ModelLoadError.badConfig(file: dir.path, problem: "not a diffusers folder (no model_index.json)")
+        }
+        self.location = location
+        single = try location.singleFile.map(SingleFileCheckpoint.init(contentsOf:))
+        adapters = try location.loras.map { try LoRAAdapter(contentsOf: $0.file, weight: $0.weight) }
+    }
+
+    /// The folder of a component ("unet", "vae", "text_encoder", "tokenizer", "scheduler"), overrides included.
+    public func folder(_ component: String) throws -> URL {
+        if component == "unet", let dir = location.unetDirectory { return dir }
+        if component == "vae", let dir = location.vaeDirectory { return dir }
+        let url = location.directory.appendingPathComponent(component)
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw ModelLoadError.missingFile("\(url.path) (component '\(component)')")
+        }
+        return url
+    }
+
+    public func config<T: Decodable>(_ type: T.Type, of component: String) throws -> T {
+        let file = component == "scheduler" ? "scheduler_config.json" : "config.json"
+        return try loadConfig(type, from: try folder(component).appendingPathComponent(file))
+    }
+
+    /// The weights of "unet", "vae" or "text_encoder" under their diffusers/transformers names: from the
+    /// component's folder (plain or variant files, possibly sharded), or from the single file unless a folder
+    /// override replaces that part.
+    public func weights(_ component: String) throws -> WeightStore {
+        let fromSingle = component == "text_encoder"
+            || (component == "unet" && location.unetDirectory == nil)
+            || (component == "vae" && location.vaeDirectory == nil)
+        let store: WeightStore
+        if let single, fromSingle {
+            switch component {
+            case "unet": store = try single.unetWeights(config: try config(UNet2DConditionConfig.self, of: "unet"))
+            case "vae": store = try single.vaeWeights(config: try config(AutoencoderKLConfig.self, of: "vae"))
+            default: store = try single.textEncoderWeights()
+            }
+        } else {
+            let isText = component == "text_encoder"
+            store = WeightStore(
+                component: component,
+                files: try ComponentWeights.open(directory: try folder(component),
+                                                 baseName: isText ? "model" : "diffusion_pytorch_model",
+                                                 variant: location.variant),
+                canonicalName: isText ? KeyRenames.clipText : component == "vae" ? KeyRenames.vae : { $0 })
+        }
+        for adapter in adapters { store.merge(adapter, as: component) }
+        return store
+    }
+}
+
 /// The loaded networks, tokenizer and scheduler configuration of one pipeline folder.
 public struct LoadedModel: Sendable {
     public let tokenizer: CLIPTokenizer
@@ -48,71 +114,36 @@ public struct LoadedModel: Sendable {
     public let unusedWeights: [String: [String]]
 
     public init(_ location: ModelLocation, withVAEEncoder: Bool = false) throws {
-        let fm = FileManager.default
-        let dir = location.directory
-        var isDir: ObjCBool = false
-        guard fm.fileExists(atPath: dir.path, isDirectory: &isDir), isDir.boolValue else {
-            throw ModelLoadError.missingFile("\(dir.path) (model folder)")
-        }
-        let index = dir.appendingPathComponent("model_index.json")
-        guard fm.fileExists(atPath: index.path) else {
-            throw ModelLoadError.badConfig(file: dir.path, problem: "not a diffusers folder (no model_index.json)")
-        }
-        name = location.singleFile?.deletingPathExtension().lastPathComponent ?? dir.lastPathComponent
-        let single = try location.singleFile.map(SingleFileCheckpoint.init(contentsOf:))
-        let adapters = try location.loras.map { try LoRAAdapter(contentsOf: $0.file, weight: $0.weight) }
+        let sources = try ComponentSources(location)
+        name = location.singleFile?.deletingPathExtension().lastPathComponent ?? location.directory.lastPathComponent
         var unused: [String: [String]] = [:]
 
-        func component(_ name: String) throws -> URL {
-            let url = dir.appendingPathComponent(name)
-            guard fm.fileExists(atPath: url.path) else {
-                throw ModelLoadError.missingFile("\(url.path) (component '\(name)')")
-            }
-            return url
-        }
-
-        /// The weights of a component folder (plain or variant files, possibly sharded).
-        func folderWeights(_ name: String, _ dir: URL, baseName: String = "diffusion_pytorch_model",
-                           canonicalName: (String) -> String? = { $0 }) throws -> WeightStore {
-            WeightStore(component: name,
-                        files: try ComponentWeights.open(directory: dir, baseName: baseName, variant: location.variant),
-                        canonicalName: canonicalName)
-        }
-
-        tokenizer = try CLIPTokenizer(directory: try component("tokenizer"))
-        schedulerConfig = try loadConfig(LCMSchedulerConfig.self,
-                                         from: try component("scheduler").appendingPathComponent("scheduler_config.json"))
+        tokenizer = try CLIPTokenizer(directory: try sources.folder("tokenizer"))
+        schedulerConfig = try sources.config(LCMSchedulerConfig.self, of: "scheduler")
         _ = try LCMScheduler(config: schedulerConfig)  // reject an unusable scheduler config before loading weights
 
-        let teDir = try component("text_encoder")
-        let teStore = try single?.textEncoderWeights()
-            ?? folderWeights("text_encoder", teDir, baseName: "model", canonicalName: KeyRenames.clipText)
-        for adapter in adapters { teStore.merge(adapter, as: "text_encoder") }
-        textEncoder = try CLIPTextModel(
-            config: try loadConfig(CLIPTextConfig.self, from: teDir.appendingPathComponent("config.json")),
-            weights: teStore)
+        let teStore = try sources.weights("text_encoder")
+        textEncoder = try CLIPTextModel(config: try sources.config(CLIPTextConfig.self, of: "text_encoder"),
+                                        weights: teStore)
         unused["text_encoder"] = try teStore.finish()
 
-        let unetDir = try location.unetDirectory ?? component("unet")
-        let unetConfig = try loadConfig(UNet2DConditionConfig.self, from: unetDir.appendingPathComponent("config.json"))
-        let unetStore = try (location.unetDirectory == nil ? single : nil)?.unetWeights(config: unetConfig)
-            ?? folderWeights("unet", unetDir)
-        for adapter in adapters { unetStore.merge(adapter, as: "unet") }
+        let unetConfig = try sources.config(UNet2DConditionConfig.self, of: "unet")
+        let unetStore = try sources.weights("unet")
         unet = try UNet2DConditionModel(config: unetConfig, weights: unetStore)
         unused["unet"] = try unetStore.finish()
 
-        let vaeDir = try location.vaeDirectory ?? component("vae")
-        let vaeConfig = try loadConfig(AutoencoderKLConfig.self, from: vaeDir.appendingPathComponent("config.json"))
-        let vaeStore = try (location.vaeDirectory == nil ? single : nil)?.vaeWeights(config: vaeConfig)
-            ?? folderWeights("vae", vaeDir, canonicalName: KeyRenames.vae)
+        let vaeConfig = try sources.config(AutoencoderKLConfig.self, of: "vae")
+        let vaeStore = try sources.weights("vae")
         vae = try AutoencoderKL(config: vaeConfig, weights: vaeStore, withEncoder: withVAEEncoder)
         // Without the encoder its weights are expected to stay unused.
         unused["vae"] = try vaeStore.finish().filter {
             withVAEEncoder || !($0.hasPrefix("encoder.") || $0.hasPrefix("quant_conv."))
         }
+
         if let tinyDir = location.vaeTinyDirectory {
             let config = try loadConfig(AutoencoderTinyConfig.self, from: tinyDir.appendingPathComponent("config.json"))
-            let store = try folderWeights("vae_tiny", tinyDir)
+            let store = WeightStore(component: "vae_tiny", files: try ComponentWeights.open(
+                directory: tinyDir, baseName: "diffusion_pytorch_model", variant: location.variant))
             let tiny = try AutoencoderTiny(config: config, weights: store, withEncoder: withVAEEncoder)
             unused["vae_tiny"] = try store.finish().filter { withVAEEncoder || !$0.hasPrefix("encoder.") }
             guard config.latentChannels == vaeConfig.latentChannels, config.scaleFactor == vaeConfig.scaleFactor else {
@@ -126,6 +157,7 @@ public struct LoadedModel: Sendable {
         }
         unusedWeights = unused
 
+        let unetDir = try sources.folder("unet")
         guard unet.config.inChannels == vae.config.latentChannels else {
             throw ModelLoadError.badConfig(
                 file: unetDir.path,

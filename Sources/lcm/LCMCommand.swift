@@ -8,7 +8,7 @@ struct LCMCommand: ParsableCommand {
         commandName: "lcm",
         abstract: "Few-step text-to-image with latent consistency models, on the CPU.",
         version: LCMCommand.version,
-        subcommands: [Generate.self, Bench.self, Tokenize.self, Inspect.self, Info.self],
+        subcommands: [Generate.self, Bench.self, Convert.self, Tokenize.self, Inspect.self, Info.self],
         defaultSubcommand: nil
     )
     static let version = "0.1.0"
