@@ -54,13 +54,17 @@ public struct UNet2DConditionConfig: Decodable, Sendable {
         case encoderHidDim = "encoder_hid_dim", convInKernel = "conv_in_kernel", convOutKernel = "conv_out_kernel"
     }
 
-    public init(from decoder: Decoder) throws {
+    public init(from decoder: Decoder) throws { try self.init(decoding: decoder, upBlocks: true) }
+
+    /// The fields of `decoder`; with `upBlocks` false (the config of a model holding only the encoder half, as
+    /// ControlNetModel's does) up_block_types is not read and stays empty.
+    init(decoding decoder: Decoder, upBlocks: Bool) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         func opt<T: Decodable>(_ key: CodingKeys, _ fallback: T) throws -> T {
             try c.decodeIfPresent(T.self, forKey: key) ?? fallback
         }
         downBlockTypes = try c.decode([String].self, forKey: .downBlockTypes)
-        upBlockTypes = try c.decode([String].self, forKey: .upBlockTypes)
+        upBlockTypes = upBlocks ? try c.decode([String].self, forKey: .upBlockTypes) : []
         blockOutChannels = try c.decode([Int].self, forKey: .blockOutChannels)
         inChannels = try opt(.inChannels, inChannels)
         outChannels = try opt(.outChannels, outChannels)
@@ -99,11 +103,20 @@ public struct UNet2DConditionConfig: Decodable, Sendable {
         guard downBlockTypes.count == n, upBlockTypes.count == n else {
             throw ConfigError("down_block_types/up_block_types must have one entry per block_out_channels entry (\(n))")
         }
-        for t in downBlockTypes where !["CrossAttnDownBlock2D", "DownBlock2D"].contains(t) {
-            throw ConfigError("unsupported down block type '\(t)'")
-        }
         for t in upBlockTypes where !["CrossAttnUpBlock2D", "UpBlock2D"].contains(t) {
             throw ConfigError("unsupported up block type '\(t)'")
+        }
+        return try resolvedEncoder()
+    }
+
+    /// `resolved()` without the up blocks: the checks of everything up to the mid block.
+    func resolvedEncoder() throws -> Resolved {
+        let n = blockOutChannels.count
+        guard downBlockTypes.count == n else {
+            throw ConfigError("down_block_types must have one entry per block_out_channels entry (\(n))")
+        }
+        for t in downBlockTypes where !["CrossAttnDownBlock2D", "DownBlock2D"].contains(t) {
+            throw ConfigError("unsupported down block type '\(t)'")
         }
         if let m = midBlockType, m != "UNetMidBlock2DCrossAttn" { throw ConfigError("unsupported mid block type '\(m)'") }
         guard resnetTimeScaleShift == "default" else {
