@@ -29,6 +29,10 @@ public struct GenerationRequest: Sendable {
     /// LatentConsistencyModelImg2ImgPipeline: the LCM schedule is built over the first ⌊50·strength⌋ training
     /// steps of the skipping-step base schedule and all `steps` run.
     public var strength = 0.8
+    /// ControlNet: the conditioning image (the output size; used as [0, 1] RGB), for a model loaded with a ControlNet.
+    public var controlImage: RGBImage?
+    /// ControlNet: the factor on every residual (diffusers' controlnet_conditioning_scale).
+    public var controlScale: Float = 1
     /// Keep intermediate tensors (prompt_embeds, latents, noise.k, model_output.k, denoised.k, decoded) in the result.
     public var recordIntermediates = false
 

@@ -56,6 +56,17 @@ public final class LatentConsistencyModelPipeline: @unchecked Sendable {
                 throw GenerationError.invalidRequest("img2img needs the model loaded with its VAE encoder")
             }
         }
+        switch (model.controlNet, r.controlImage) {
+        case (nil, nil): break
+        case (nil, _): throw GenerationError.invalidRequest("a control image needs a model loaded with a ControlNet")
+        case (_, nil): throw GenerationError.invalidRequest("this model has a ControlNet: give a control image")
+        case (_, let image?):
+            guard (image.width, image.height) == (width, height) else {
+                throw GenerationError.invalidRequest(
+                    "the control image is \(image.width)×\(image.height), the output \(width)×\(height)")
+            }
+            guard r.controlScale.isFinite else { throw GenerationError.invalidRequest("control scale must be finite") }
+        }
         if let latents = r.initialLatents {
             let want = [r.batchSize, model.unet.config.inChannels, height / vaeScaleFactor, width / vaeScaleFactor]
             guard latents.shape == want else {
@@ -120,19 +131,24 @@ public final class LatentConsistencyModelPipeline: @unchecked Sendable {
             guidanceScaleEmbedding(Array(repeating: request.guidanceScale - 1, count: batch), dim: $0)
         }
 
-        // 3. Multistep consistency sampling.
+        // ControlNet conditioning image in [0, 1] (VaeImageProcessor without normalisation), shared by the batch.
+        let controlImage = request.controlImage.map { ImagePreprocess.tensor($0, normalize: false) }
+
+        // 3. Multistep consistency sampling (StableDiffusion[ControlNet]Pipeline's loop with the LCMScheduler).
         var denoised = latents
         for (k, t) in timesteps.enumerated() {
             t0 = Date()
-            var modelOutput: Tensor
+            let input = guidance ? concat([latents, latents], axis: 0) : latents
+            let residuals = model.controlNet.map { controlNet in
+                controlNet(input, timestep: Float(t), encoderHiddenStates: embeds, controlImage: controlImage!,
+                           conditioningScale: request.controlScale)
+            }
+            let output = model.unet(input, timestep: Float(t), encoderHiddenStates: embeds, timestepCond: wEmbedding,
+                                    controlResiduals: residuals)
+            var modelOutput = output
             if guidance {
-                let both = model.unet(concat([latents, latents], axis: 0), timestep: Float(t),
-                                      encoderHiddenStates: embeds)
-                let halves = split(both, axis: 0, sizes: [batch, batch])  // ε_u + g·(ε_c − ε_u)
+                let halves = split(output, axis: 0, sizes: [batch, batch])  // ε_u + g·(ε_c − ε_u)
                 modelOutput = halves[0] + (halves[1] + halves[0] * -1) * request.guidanceScale
-            } else {
-                modelOutput = model.unet(latents, timestep: Float(t), encoderHiddenStates: embeds,
-                                         timestepCond: wEmbedding)
             }
             let noise = k < timesteps.count - 1 ? generator.randn(latentShape) : nil
             (latents, denoised) = scheduler.step(modelOutput: modelOutput, timestep: t, sample: latents, noise: noise)
@@ -196,14 +212,15 @@ public final class LatentConsistencyModelPipeline: @unchecked Sendable {
     }
 }
 
-/// diffusers VaeImageProcessor.preprocess for an RGB image: x / 255 · 2 − 1, as [1, 3, H, W].
+/// diffusers VaeImageProcessor.preprocess for an RGB image: x / 255, then · 2 − 1 when normalising, as [1, 3, H, W].
 public enum ImagePreprocess {
-    public static func tensor(_ image: RGBImage) -> Tensor {
+    public static func tensor(_ image: RGBImage, normalize: Bool = true) -> Tensor {
         let (h, w) = (image.height, image.width)
         return Tensor(shape: [1, 3, h, w]) { out in
             for ch in 0..<3 {
                 for i in 0..<(h * w) {
-                    out[ch * h * w + i] = Float(image.pixels[i * 3 + ch]) / 255 * 2 - 1
+                    let v = Float(image.pixels[i * 3 + ch]) / 255
+                    out[ch * h * w + i] = normalize ? v * 2 - 1 : v
                 }
             }
         }

@@ -21,6 +21,8 @@ public struct ModelLocation: Sendable {
     public var loras: [(file: URL, weight: Float)]
     /// An AutoencoderTiny (TAESD) folder that decodes (and for img2img encodes) in place of the VAE.
     public var vaeTinyDirectory: URL?
+    /// A ControlNetModel folder whose residuals steer the UNet (requests then need a control image).
+    public var controlNetDirectory: URL?
 
     public init(directory: URL, variant: String? = nil, unetDirectory: URL? = nil, vaeDirectory: URL? = nil,
                 singleFile: URL? = nil, loras: [(file: URL, weight: Float)] = [], vaeTinyDirectory: URL? = nil) {
@@ -108,6 +110,7 @@ public struct LoadedModel: Sendable {
     public let vae: AutoencoderKL
     /// TAESD, when the location names one: it then decodes and encodes instead of `vae`.
     public let vaeTiny: AutoencoderTiny?
+    public let controlNet: ControlNetModel?
     public let schedulerConfig: LCMSchedulerConfig
     public let name: String
     /// Weight names present in the files but used by no layer, per component.
@@ -154,6 +157,23 @@ public struct LoadedModel: Sendable {
             vaeTiny = tiny
         } else {
             vaeTiny = nil
+        }
+        if let controlDir = location.controlNetDirectory {
+            let config = try loadConfig(ControlNetConfig.self, from: controlDir.appendingPathComponent("config.json"))
+            if let reason = config.isCompatible(with: unetConfig) {
+                throw ModelLoadError.badConfig(file: controlDir.path, problem: "this ControlNet does not fit the UNet: \(reason)")
+            }
+            guard config.conditioningDownsamplingFactor == vaeConfig.scaleFactor else {
+                throw ModelLoadError.badConfig(
+                    file: controlDir.path, problem: "this ControlNet downsamples its image by "
+                        + "\(config.conditioningDownsamplingFactor), the VAE by \(vaeConfig.scaleFactor)")
+            }
+            let store = WeightStore(component: "controlnet", files: try ComponentWeights.open(
+                directory: controlDir, baseName: "diffusion_pytorch_model", variant: location.variant))
+            controlNet = try ControlNetModel(config: config, weights: store)
+            unused["controlnet"] = try store.finish()
+        } else {
+            controlNet = nil
         }
         unusedWeights = unused
 

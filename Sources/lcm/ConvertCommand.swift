@@ -24,7 +24,9 @@ struct Convert: ParsableCommand {
             guard let storage = types[dtype] else {
                 throw ValidationError("--dtype must be fp16, bf16 or fp32 (got \(dtype))")
             }
-            guard modelOptions.vaeTiny == nil else { throw ValidationError("--vae-tiny is not converted; leave it out") }
+            guard modelOptions.vaeTiny == nil, modelOptions.controlnet == nil else {
+                throw ValidationError("--vae-tiny and --controlnet are not converted; leave them out")
+            }
             let start = Date()
             let written = try DiffusersExport.write(try modelOptions.location(), to: URL(fileURLWithPath: output),
                                                     dtype: storage)

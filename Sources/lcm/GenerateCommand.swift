@@ -42,6 +42,11 @@ struct Generate: ParsableCommand {
     var output: String?
     @Option(name: .customLong("save-intermediates"), help: "Write intermediate tensors to this safetensors file.")
     var saveIntermediates: String?
+    @Option(name: .customLong("control-image"), help: """
+        ControlNet conditioning PNG, of the output size (not resized), used as RGB in [0, 1].
+        """)
+    var controlImage: String?
+    @Option(name: .customLong("control-scale"), help: "ControlNet residual scale (default 1).") var controlScale: Float?
     @Option(name: .customLong("preview-every"), help: "Write a preview after every K steps (needs --vae-tiny).")
     var previewEvery: Int?
     @Option(help: "Preview PNG path, rewritten at each preview (default: the output path with -preview).")
@@ -68,6 +73,14 @@ struct Generate: ParsableCommand {
                 request.strength = strength
             }
             if let initImage { request.initImage = try PNGImage.read(from: URL(fileURLWithPath: initImage)) }
+            guard (modelOptions.controlnet == nil) == (controlImage == nil) else {
+                throw ValidationError("--controlnet and --control-image go together")
+            }
+            if let controlImage { request.controlImage = try PNGImage.read(from: URL(fileURLWithPath: controlImage)) }
+            if let controlScale {
+                guard controlImage != nil else { throw ValidationError("--control-scale needs --controlnet") }
+                request.controlScale = controlScale
+            }
             request.recordIntermediates = saveIntermediates != nil
             if let latents {
                 request.initialLatents = try SafeTensorsFile(contentsOf: URL(fileURLWithPath: latents)).tensor("latents")
@@ -143,6 +156,10 @@ struct Generate: ParsableCommand {
         if let initImage { text += [("init_image", initImage), ("strength", String(strength ?? 0.8))] }
         for l in modelOptions.lora { text.append(("lora", l)) }
         if let vaeTiny = modelOptions.vaeTiny { text.append(("vae_tiny", vaeTiny)) }
+        if let controlnet = modelOptions.controlnet, let controlImage {
+            text += [("controlnet", controlnet), ("control_image", controlImage),
+                     ("control_scale", String(controlScale ?? 1))]
+        }
         return text
     }
 

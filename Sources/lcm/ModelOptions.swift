@@ -28,6 +28,8 @@ struct ModelOptions: ParsableArguments {
         faster, lower fidelity.
         """)
     var vaeTiny: String?
+    @Option(help: "A ControlNet folder (diffusers ControlNetModel for this UNet); needs --control-image.")
+    var controlnet: String?
 
     func location() throws -> ModelLocation {
         let path = try model ?? ProcessInfo.processInfo.environment["LCM_MODEL"] ?? DefaultModel.path()
@@ -36,6 +38,7 @@ struct ModelOptions: ParsableArguments {
                                      vaeDirectory: vae.map { URL(fileURLWithPath: $0) },
                                      loras: try lora.map(Self.parseLoRA),
                                      vaeTinyDirectory: vaeTiny.map { URL(fileURLWithPath: $0) })
+        location.controlNetDirectory = controlnet.map { URL(fileURLWithPath: $0) }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
             if config != nil {

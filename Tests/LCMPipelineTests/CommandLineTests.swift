@@ -64,11 +64,16 @@ func runLCM(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: 
          "strength"),
         (["generate", "a cat", "--model", "MODEL", "--vae-tiny", "TAESD8"], "scale factor 8, the model 4 and 2"),
         (["generate", "a cat", "--model", "MODEL", "--preview-every", "1"], "--vae-tiny"),
+        (["generate", "a cat", "--model", "MODEL", "--controlnet", "CONTROLNET"], "--control-image"),
+        (["generate", "a cat", "--model", "MODEL", "--unet", "SD2UNET", "--controlnet", "CONTROLNET",
+          "--control-image", "INIT"], "does not fit the UNet"),
     ])
     func badInputIsOneLineAndExitOne(args: [String], fragment: String) throws {
         let r = try runLCM(args.map { ["MODEL": model, "INIT": Fixtures.url("io/init-32x32.png").path,
                                        "LORA": Fixtures.url("lora/kohya-rank2.safetensors").path,
-                                       "TAESD8": Fixtures.url("tiny-taesd").path][$0] ?? $0 })
+                                       "TAESD8": Fixtures.url("tiny-taesd").path,
+                                       "CONTROLNET": Fixtures.url("tiny-controlnet").path,
+                                       "SD2UNET": Fixtures.url("tiny-sd2-unet").path][$0] ?? $0 })
         #expect(r.status == 1)
         let lines = r.stderr.split(separator: "\n")
         #expect(lines.count == 1, "stderr: \(r.stderr)")

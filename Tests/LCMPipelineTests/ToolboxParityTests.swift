@@ -1,4 +1,4 @@
-// LoRA merging, LCM-LoRA classifier-free guidance, LCM img2img and TAESD against diffusers on the tiny checkpoints
+// LoRA merging, LCM-LoRA classifier-free guidance, LCM img2img, TAESD and ControlNet against diffusers on the tiny checkpoints
 // (goldens, LoRA files, init image and settings: Weights/tools/make_toolbox_fixtures.py).
 import Foundation
 import Testing
@@ -155,6 +155,7 @@ struct ToolboxCase: Sendable, CustomTestStringConvertible {
         #expect(ToolboxCase.all(prefix: "cfg_").count == 3)
         #expect(ToolboxCase.all(prefix: "img2img_").count == 4)
         #expect(ToolboxCase.all(prefix: "taesd_").count == 2)
+        #expect(ToolboxCase.all(prefix: "controlnet_").count == 2)
     }
 
     /// LCM-LoRA style: a UNet without the guidance embedding, kohya LoRA merged, CFG when guidance > 1.
@@ -197,6 +198,39 @@ struct ToolboxCase: Sendable, CustomTestStringConvertible {
             r.height = 32
         }
         try c.check(try pipeline.generate(r))
+    }
+
+    /// StableDiffusionControlNetPipeline with the LCM UNet (guidance embedding) and with LCM-LoRA under CFG.
+    @Test(arguments: ToolboxCase.all(prefix: "controlnet_"))
+    func controlNetMatchesDiffusers(_ c: ToolboxCase) throws {
+        var location = ModelLocation(directory: Fixtures.url("tiny-lcm"))
+        location.controlNetDirectory = Fixtures.url("tiny-controlnet")
+        if c.text("unet") == "sd15-lora" {
+            location.unetDirectory = Fixtures.url("tiny-sd15-unet")
+            location.loras = [(LoRATests.lora("kohya"), 1)]
+        }
+        let pipeline = try LatentConsistencyModelPipeline(location: location)
+        var r = c.request()
+        r.width = 32
+        r.height = 32
+        r.controlImage = try PNGImage.read(from: Fixtures.url("io/init-32x32.png"))
+        r.controlScale = Float(c.number("scale"))
+        try c.check(try pipeline.generate(r))
+    }
+
+    @Test func controlNetMismatchesAreRejected() throws {
+        var location = ModelLocation(directory: Fixtures.url("tiny-lcm"))
+        location.controlNetDirectory = Fixtures.url("tiny-controlnet")
+        let pipeline = try LatentConsistencyModelPipeline(location: location)
+        var r = GenerationRequest(prompt: "a cat")
+        #expect { try pipeline.generate(r) } throws: { "\($0)".contains("give a control image") }
+        r.controlImage = RGBImage(width: 16, height: 16, pixels: .init(repeating: 0, count: 768))
+        #expect { try pipeline.generate(r) } throws: { "\($0)".contains("control image is 16×16") }
+        // A ControlNet made for another UNet.
+        var other = ModelLocation(directory: Fixtures.url("tiny-lcm"))
+        other.controlNetDirectory = Fixtures.url("tiny-controlnet")
+        other.unetDirectory = Fixtures.url("tiny-sd2-unet")
+        #expect { try LoadedModel(other) } throws: { "\($0)".contains("does not fit the UNet") }
     }
 
     @Test func badImg2ImgRequestsAreRejected() throws {

@@ -10,7 +10,8 @@ Writes (deterministic, fixed seeds):
   Tests/Fixtures/goldens/toolbox/       lora-merged.safetensors (weights after diffusers load_lora_weights +
                                         fuse_lora), cfg_*.safetensors (StableDiffusionPipeline + LCMScheduler),
                                         img2img_*.safetensors (LatentConsistencyModelImg2ImgPipeline),
-                                        taesd_*.safetensors (both LCM pipelines with the TAESD as their VAE)
+                                        taesd_*.safetensors (both LCM pipelines with the TAESD as their VAE),
+                                        controlnet_*.safetensors (StableDiffusionControlNetPipeline + LCMScheduler)
 Usage:  <venv>/bin/python Weights/tools/make_toolbox_fixtures.py
 """
 
@@ -20,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from diffusers import (LatentConsistencyModelImg2ImgPipeline, LatentConsistencyModelPipeline, LCMScheduler,
-                       StableDiffusionPipeline, UNet2DConditionModel)
+from diffusers import (ControlNetModel, LatentConsistencyModelImg2ImgPipeline, LatentConsistencyModelPipeline,
+                       LCMScheduler, StableDiffusionControlNetPipeline, StableDiffusionPipeline, UNet2DConditionModel)
 from PIL import Image
 from safetensors.torch import save_file
 
@@ -68,6 +69,11 @@ CFG_CASES = [
     {"guidance": 1.0, "negative": None, "steps": 4, "seed": 3},
     {"guidance": 1.5, "negative": NEGATIVE, "steps": 4, "seed": 3},
     {"guidance": 2.0, "negative": None, "steps": 2, "seed": 11},
+]
+CONTROLNET = FIXTURES / "tiny-controlnet"
+CONTROL_CASES = [
+    {"unet": "lcm", "guidance": 8.0, "negative": None, "steps": 4, "seed": 6, "scale": 0.7},
+    {"unet": "sd15-lora", "guidance": 1.5, "negative": NEGATIVE, "steps": 2, "seed": 8, "scale": 1.0},
 ]
 IMG2IMG_CASES = [
     {"strength": 0.3, "steps": 4, "seed": 5, "batch": 1},
@@ -273,6 +279,23 @@ def main() -> None:
     save_tensors(GOLDENS / "taesd_img2img_st0.6_s4_seed5.safetensors", tensors,
                  provenance(SCRIPT, {"strength": 0.6, "steps": 4, "seed": 5, "batch": 1, "guidance": 8.0,
                                      "prompt": PROMPT, "image": INIT_IMAGE.name, "vae": TAESD_F2.name}))
+
+    # ControlNet (tiny-controlnet of make_controlnet_fixtures.py) with the LCM UNet, and with the LoRA'd plain UNet
+    # under classifier-free guidance; the init image serves as the control image.
+    controlnet = ControlNetModel.from_pretrained(CONTROLNET, torch_dtype=torch.float32)
+    for case, unet in ((CONTROL_CASES[0], lcm.unet), (CONTROL_CASES[1], lora_pipe.unet)):
+        pipe = StableDiffusionControlNetPipeline(
+            vae=lcm.vae, text_encoder=lora_pipe.text_encoder if unet is lora_pipe.unet else lcm.text_encoder,
+            tokenizer=lcm.tokenizer, unet=unet, controlnet=controlnet,
+            scheduler=LCMScheduler.from_config(lcm.scheduler.config), safety_checker=None, feature_extractor=None,
+            requires_safety_checker=False)
+        tensors = record(pipe, prompt=PROMPT, negative_prompt=case["negative"], image=image, width=32, height=32,
+                         num_inference_steps=case["steps"], guidance_scale=case["guidance"],
+                         controlnet_conditioning_scale=case["scale"], seed=case["seed"])
+        name = f"controlnet_{case['unet']}_g{case['guidance']:g}_s{case['steps']}_seed{case['seed']}"
+        save_tensors(GOLDENS / f"{name}.safetensors", tensors,
+                     provenance(SCRIPT, {**case, "prompt": PROMPT, "control_image": INIT_IMAGE.name,
+                                         "controlnet": CONTROLNET.name}))
     print("wrote", SD15_UNET, LORA_DIR, INIT_IMAGE, TAESD_F2, GOLDENS)
 
 
