@@ -102,6 +102,24 @@ public struct ComponentSources {
     }
 }
 
+/// Generation settings a model folder recommends (`lcm_defaults.json`, optional; diffusers ignores it).
+public struct ModelDefaults: Decodable, Sendable {
+    public var guidanceScale: Float?
+    public var numInferenceSteps: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case guidanceScale = "guidance_scale"
+        case numInferenceSteps = "num_inference_steps"
+    }
+
+    /// The folder's defaults; none when the file is absent.
+    public static func load(_ location: ModelLocation) throws -> ModelDefaults {
+        let url = location.directory.appendingPathComponent("lcm_defaults.json")
+        guard FileManager.default.fileExists(atPath: url.path) else { return ModelDefaults() }
+        return try loadConfig(ModelDefaults.self, from: url)
+    }
+}
+
 /// The loaded networks, tokenizer and scheduler configuration of one pipeline folder.
 public struct LoadedModel: Sendable {
     public let tokenizer: CLIPTokenizer

@@ -25,8 +25,8 @@ struct Generate: ParsableCommand {
     @Argument(help: "The prompt (or use --prompt).") var promptArgument: String?
     @Option(name: .customLong("prompt"), help: "The prompt.") var promptOption: String?
     @OptionGroup var modelOptions: ModelOptions
-    @Option(help: "Sampling steps.") var steps = 4
-    @Option(help: "Guidance scale (see below).") var guidance: Float = 8.0
+    @Option(help: "Sampling steps (default: the model's lcm_defaults.json, else 4).") var steps: Int?
+    @Option(help: "Guidance scale (default: the model's lcm_defaults.json, else 8; see below).") var guidance: Float?
     @Option(name: .customLong("negative-prompt"), help: "Unconditional prompt of classifier-free guidance (LCM-LoRA).")
     var negativePrompt: String?
     @Option(name: .customLong("init-image"), help: "img2img: start from this PNG (see below).") var initImage: String?
@@ -59,9 +59,10 @@ struct Generate: ParsableCommand {
             let prompt = try resolvedPrompt()
             if let threads { ThreadPolicy.setThreads(threads) }
             let location = try modelOptions.location()
+            let defaults = try ModelDefaults.load(location)
             var request = GenerationRequest(prompt: prompt)
-            request.steps = steps
-            request.guidanceScale = guidance
+            request.steps = steps ?? defaults.numInferenceSteps ?? 4
+            request.guidanceScale = guidance ?? defaults.guidanceScale ?? 8
             request.seed = seed
             request.width = width
             request.height = height
@@ -85,7 +86,7 @@ struct Generate: ParsableCommand {
             if let latents {
                 request.initialLatents = try SafeTensorsFile(contentsOf: URL(fileURLWithPath: latents)).tensor("latents")
             }
-            guard steps >= 1 else { throw ValidationError("--steps must be at least 1") }
+            guard request.steps >= 1 else { throw ValidationError("--steps must be at least 1") }
             if previewEvery != nil || preview != nil {
                 guard modelOptions.vaeTiny != nil else { throw ValidationError("previews need --vae-tiny DIR") }
                 guard let k = previewEvery, k >= 1 else { throw ValidationError("--preview-every must be at least 1") }
@@ -104,7 +105,7 @@ struct Generate: ParsableCommand {
             }
             let seedUsed = request.seed ?? UInt64.random(in: 0..<(1 << 32))
             request.seed = seedUsed
-            let outputs = try outputPaths(prompt: prompt, seed: seedUsed)
+            let outputs = try outputPaths(prompt: prompt, seed: seedUsed, steps: request.steps)
             let previews = previewEvery == nil ? [] : previewPaths(outputs)
             try Console.checkWritable(outputs + previews + [saveIntermediates].compactMap { $0 })
             if pipeline.model.tokenizer(prompt, maxLength: 77).truncated {
@@ -128,8 +129,8 @@ struct Generate: ParsableCommand {
             let size = "\(result.images[0].width)x\(result.images[0].height)"
             for (image, path) in zip(result.images, outputs) {
                 try PNGImage.write(image, to: URL(fileURLWithPath: path), text: [
-                    ("prompt", prompt), ("seed", String(seedUsed)), ("steps", String(steps)),
-                    ("guidance", String(guidance)), ("size", size), ("model", pipeline.model.name),
+                    ("prompt", prompt), ("seed", String(seedUsed)), ("steps", String(request.steps)),
+                    ("guidance", String(request.guidanceScale)), ("size", size), ("model", pipeline.model.name),
                     ("software", "swift-lcm \(LCMCommand.version)"),
                 ] + settingsText)
             }
@@ -138,7 +139,7 @@ struct Generate: ParsableCommand {
                                             metadata: ["prompt": prompt, "seed": String(seedUsed)],
                                             to: URL(fileURLWithPath: saveIntermediates))
             }
-            try report(result, files: outputs, loadSeconds: loadSeconds)
+            try report(result, request: request, files: outputs, loadSeconds: loadSeconds)
         }
     }
 
@@ -172,7 +173,7 @@ struct Generate: ParsableCommand {
         }
     }
 
-    private func outputPaths(prompt: String, seed: UInt64) throws -> [String] {
+    private func outputPaths(prompt: String, seed: UInt64, steps: Int) throws -> [String] {
         let base: String
         if let output {
             base = output.hasSuffix(".png") ? String(output.dropLast(4)) : output
@@ -182,11 +183,12 @@ struct Generate: ParsableCommand {
         return batch == 1 ? ["\(base).png"] : (1...batch).map { "\(base)-\($0).png" }
     }
 
-    private func report(_ result: GenerationResult, files: [String], loadSeconds: Double) throws {
+    private func report(_ result: GenerationResult, request: GenerationRequest, files: [String],
+                        loadSeconds: Double) throws {
         let t = result.timings
         if json {
             let record: [String: Any] = [
-                "files": files, "seed": result.seed, "steps": steps, "guidance": guidance,
+                "files": files, "seed": result.seed, "steps": request.steps, "guidance": request.guidanceScale,
                 "timesteps": result.timesteps,
                 "seconds": ["load": loadSeconds, "text_encoder": t.textEncoder, "unet_steps": t.unetSteps,
                             "vae_decode": t.vaeDecode, "total": t.total],
@@ -196,7 +198,7 @@ struct Generate: ParsableCommand {
         } else {
             for f in files { print(f) }
             Console.note(String(format: "seed %llu, %d steps, %.2f s (text %.2f s, UNet %.2f s, VAE %.2f s)",
-                                result.seed, steps, t.total, t.textEncoder, t.unetSteps.reduce(0, +), t.vaeDecode))
+                                result.seed, request.steps, t.total, t.textEncoder, t.unetSteps.reduce(0, +), t.vaeDecode))
         }
     }
 }

@@ -110,6 +110,23 @@ func runLCM(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: 
         #expect(FileManager.default.fileExists(atPath: out))
     }
 
+    @Test func modelDefaultsApplyWhenNotGiven() throws {
+        let model = try brokenModel { dir in
+            try Data(#"{"guidance_scale": 1.5, "num_inference_steps": 2}"#.utf8)
+                .write(to: dir.appendingPathComponent("lcm_defaults.json"))
+        }
+        defer { try? FileManager.default.removeItem(at: model.deletingLastPathComponent()) }
+        let out = model.deletingLastPathComponent().appendingPathComponent("x.png").path
+        for (extra, steps, guidance) in [([String](), 2, 1.5), (["--steps", "3", "--guidance", "8"], 3, 8.0)] {
+            let r = try runLCM(["generate", "a cat", "--model", model.path, "-o", out, "--json"] + extra)
+            #expect(r.status == 0, "\(r.stderr)")
+            let record = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+            #expect(record?["steps"] as? Int == steps)
+            #expect(record?["guidance"] as? Double == guidance)
+            #expect((record?["timesteps"] as? [Int])?.count == steps)
+        }
+    }
+
     /// A copy of the tiny model with one thing broken.
     func brokenModel(_ breakIt: (URL) throws -> Void) throws -> URL {
         let dir = try Fixtures.temporaryDirectory()

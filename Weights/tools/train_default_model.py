@@ -342,6 +342,9 @@ def stage_export(args) -> None:
     text = CLIPTextModel.from_pretrained(str(args.out / "teacher" / "model" / "text_encoder"))
     write_text_encoder(text, staging / "text_encoder", torch.float16, name_or_path="lcm-shapes/text_encoder")
     write_model_card(staging, args)
+    # Settings `lcm generate` uses when none are given (diffusers ignores the file): the middle of the
+    # distilled guidance range, and the step count the acceptance figures are measured at.
+    (staging / "lcm_defaults.json").write_text(json.dumps({"guidance_scale": 2.0, "num_inference_steps": 4}) + "\n")
 
     files = {str(p.relative_to(staging)): p.stat().st_size for p in sorted(staging.rglob("*")) if p.is_file()}
     total = sum(files.values())
