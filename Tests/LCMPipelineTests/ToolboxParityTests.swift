@@ -69,16 +69,19 @@ struct ToolboxCase: Sendable, CustomTestStringConvertible {
 @Suite struct LoRATests {
     static func lora(_ name: String) -> URL { Fixtures.url("lora/\(name)-rank2.safetensors") }
 
-    /// Merged weights of the checked modules, for one LoRA file and strength, against diffusers' fuse_lora.
-    func checkMerged(style: String, golden: String, weight: Float) throws {
+    /// Merged weights of the checked modules, for LoRA files (each merged `times` times) and strength, against
+    /// diffusers' fuse_lora.
+    func checkMerged(style: String, golden: String, weight: Float, times: Int = 1) throws {
         let adapter = try LoRAAdapter(contentsOf: Self.lora(style), weight: weight)
         let unet = WeightStore(component: "unet", files: try ComponentWeights.open(
             directory: Fixtures.url("tiny-sd15-unet"), baseName: "diffusion_pytorch_model", variant: nil))
         let text = WeightStore(component: "text_encoder", files: try ComponentWeights.open(
             directory: Fixtures.url("tiny-lcm/text_encoder"), baseName: "model", variant: nil),
             canonicalName: KeyRenames.clipText)
-        unet.merge(adapter, as: "unet")
-        text.merge(adapter, as: "text_encoder")
+        for _ in 0..<times {
+            unet.merge(adapter, as: "unet")
+            text.merge(adapter, as: "text_encoder")
+        }
         let g = try Fixtures.golden("toolbox/lora-merged.safetensors")
         let names = g.names.filter { $0.hasPrefix(golden + ".") }
         #expect(names.count == 13)
@@ -104,6 +107,10 @@ struct ToolboxCase: Sendable, CustomTestStringConvertible {
     @Test func oldDiffusersKeysMergeLikePeft() throws {
         // The same factors without alpha (scale 1); strength 2 gives peft's alpha/r = 2.
         try checkMerged(style: "old-diffusers", golden: "peft", weight: 2)
+    }
+
+    @Test func repeatedLoRAsAddUp() throws {
+        try checkMerged(style: "kohya", golden: "kohya", weight: 0.35, times: 2)  // two --lora of 0.35 = one of 0.7
     }
 
     @Test func everyModuleOfTheFilesMatches() throws {
