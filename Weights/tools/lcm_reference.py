@@ -65,6 +65,21 @@ def save_tensors(path: Path, tensors: dict, metadata: dict) -> None:
             file.write(chunk)
 
 
+def write_fixtures_readme_section(script: str, text: str) -> None:
+    """Replaces the section of Tests/Fixtures/README.md that `script` owns (between its begin/end markers), or
+    appends it; the other sections are left as they are."""
+    begin, end = f"<!-- begin: written by {script} -->", f"<!-- end: written by {script} -->"
+    section = f"{begin}\n{text}{end}\n"
+    path = REPO_ROOT / "Tests" / "Fixtures" / "README.md"
+    current = path.read_text() if path.exists() else "# Test fixtures\n\n"
+    if begin in current and end in current:
+        head, rest = current.split(begin, 1)
+        current = head + section + rest.split(end, 1)[1].lstrip("\n")
+    else:
+        current = current.rstrip("\n") + "\n\n" + section
+    path.write_text(current)
+
+
 def perturb_(model: torch.nn.Module, generator: torch.Generator) -> None:
     """Moves every norm scale off 1 and every bias off its init value (CLIP biases and norm shifts start
     at 0), so that a parity test notices a missing or swapped parameter."""

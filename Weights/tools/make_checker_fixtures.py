@@ -24,14 +24,14 @@ from PIL import Image
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import shapes_data  # noqa: E402
+from lcm_reference import write_fixtures_readme_section  # noqa: E402
 from shapes_checker import check_image, describe, summarize  # noqa: E402
 
+SCRIPT = "Weights/tools/make_checker_fixtures.py"
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 OUT = ROOT / "Tests" / "Fixtures" / "shapes"
 SEED = 0  # train_default_model.py --seed default: the dataset seed of the eval stage
 SINGLE, TWO = 120, 40  # shapes_eval.py --count / --two defaults
-README_BEGIN = "<!-- begin: written by Weights/tools/make_checker_fixtures.py -->"
-README_END = "<!-- end: written by Weights/tools/make_checker_fixtures.py -->"
 
 
 def box_blur(image: np.ndarray, radius: int) -> np.ndarray:
@@ -153,15 +153,7 @@ Written by `Weights/tools/make_checker_fixtures.py` with numpy {np.__version__},
 
 Total: {total:,} bytes in {len(files)} files.
 """
-    section = f"{README_BEGIN}\n{text}{README_END}\n"
-    path = OUT.parent / "README.md"
-    current = path.read_text()
-    if README_BEGIN in current and README_END in current:
-        head, rest = current.split(README_BEGIN, 1)
-        current = head + section + rest.split(README_END, 1)[1].removeprefix("\n")
-    else:
-        current = current.rstrip("\n") + "\n\n" + section
-    path.write_text(current)
+    write_fixtures_readme_section(SCRIPT, text)
 
 
 def main() -> None:

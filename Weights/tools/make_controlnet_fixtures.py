@@ -26,15 +26,14 @@ import shutil
 import torch
 from diffusers import ControlNetModel, LatentConsistencyModelPipeline, UNet2DConditionModel
 
-from lcm_reference import REPO_ROOT, perturb_, provenance, save_tensors, versions
+from lcm_reference import (REPO_ROOT, perturb_, provenance, save_tensors, versions,
+                           write_fixtures_readme_section)
 
 SCRIPT = "Weights/tools/make_controlnet_fixtures.py"
 FIXTURES = REPO_ROOT / "Tests" / "Fixtures"
 UNET_DIR = FIXTURES / "tiny-lcm" / "unet"
 CONTROLNET_DIR = FIXTURES / "tiny-controlnet"
 GOLDEN = FIXTURES / "goldens" / "tiny-controlnet.safetensors"
-README_BEGIN = "<!-- begin: written by Weights/tools/make_controlnet_fixtures.py -->"
-README_END = "<!-- end: written by Weights/tools/make_controlnet_fixtures.py -->"
 
 CONDITIONING_CHANNELS = (8, 16)
 SEED = 700  # model init; SEED + 1: perturbation; SEED + 2: golden inputs
@@ -147,15 +146,7 @@ torch {v['torch']}, diffusers {v['diffusers']}. Do not edit by hand.
 
 Total: {total:,} bytes.
 """
-    section = f"{README_BEGIN}\n{text}{README_END}\n"
-    path = FIXTURES / "README.md"
-    current = path.read_text()
-    if README_BEGIN in current and README_END in current:
-        head, rest = current.split(README_BEGIN, 1)
-        current = head + section + rest.split(README_END, 1)[1].lstrip("\n")
-    else:
-        current = current.rstrip("\n") + "\n\n" + section
-    path.write_text(current)
+    write_fixtures_readme_section(SCRIPT, text)
 
 
 def main() -> None:

@@ -26,7 +26,7 @@ from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
 from lcm_reference import (LDM_UNET_PREFIX, REPO_ROOT, ldm_single_file_state, perturb_, provenance,
                            record_pipeline_run, save_tensors, versions, write_pipeline_metadata, write_text_encoder,
-                           write_tokenizer)
+                           write_fixtures_readme_section, write_tokenizer)
 
 SCRIPT = "Weights/tools/make_fixtures.py"
 FIXTURES = REPO_ROOT / "Tests" / "Fixtures"
@@ -35,8 +35,6 @@ MODELS = ("tiny-lcm", "tiny-sd2-unet", "tiny-sd2-text-encoder", "tiny-sdxl-unet"
 SINGLE_FILE = "tiny-lcm-single-file.safetensors"
 # Only these folders and files are rewritten; other files in Tests/Fixtures and goldens/ belong to other generators.
 OWNED = MODELS + tuple(f"goldens/{name}" for name in MODELS) + (SINGLE_FILE,)
-README_BEGIN = "<!-- begin: written by Weights/tools/make_fixtures.py -->"
-README_END = "<!-- end: written by Weights/tools/make_fixtures.py -->"
 
 PROMPTS = ("a photo of a cat", "Self-portrait oil painting, a beautiful cyborg with golden hair, 8k")
 PIPELINE_PROMPT = PROMPTS[1]
@@ -434,15 +432,7 @@ safetensors {v['safetensors']}, numpy {v['numpy']}. Every golden file repeats th
 
 Total: {total:,} bytes. The tokenizer files are byte-identical to `Weights/clip-tokenizer/`.
 """
-    section = f"{README_BEGIN}\n{text}{README_END}\n"
-    path = FIXTURES / "README.md"
-    current = path.read_text() if path.exists() else "# Test fixtures\n\n"
-    if README_BEGIN in current and README_END in current:
-        head, rest = current.split(README_BEGIN, 1)
-        current = head + section + rest.split(README_END, 1)[1].lstrip("\n")
-    else:
-        current = current.rstrip("\n") + "\n\n" + section
-    path.write_text(current)
+    write_fixtures_readme_section(SCRIPT, text)
 
 
 def main() -> None:
