@@ -80,7 +80,7 @@ struct CLIPEncoderLayer: Sendable {
 
 public struct CLIPTextModel: Sendable {
     public let config: CLIPTextConfig
-    let tokenEmbedding: Tensor     // [vocab, D]
+    let tokenEmbedding: Weight     // [vocab, D], as stored (rows widened on lookup)
     let positionEmbedding: Tensor  // [positions, D]
     let layers: [CLIPEncoderLayer]
     let finalLayerNorm: LayerNorm
@@ -100,7 +100,7 @@ public struct CLIPTextModel: Sendable {
         self.config = config
         let s = weights.root["text_model"]
         let d = config.hiddenSize
-        tokenEmbedding = s["embeddings"]["token_embedding"].tensor("weight", shape: [config.vocabSize, d])
+        tokenEmbedding = s["embeddings"]["token_embedding"].weight("weight", shape: [config.vocabSize, d])
         positionEmbedding = s["embeddings"]["position_embedding"].tensor("weight", shape: [config.maxPositionEmbeddings, d])
         layers = (0..<config.numHiddenLayers).map { CLIPEncoderLayer(s["encoder"]["layers"][$0], config: config) }
         finalLayerNorm = LayerNorm(s["final_layer_norm"], dim: d, eps: config.layerNormEps)

@@ -1,12 +1,13 @@
-// Basic layers with weights in PyTorch layout (torch.nn.Linear, Conv2d, GroupNorm, LayerNorm).
+// Basic layers with weights in PyTorch layout (torch.nn.Linear, Conv2d, GroupNorm, LayerNorm). Linear and Conv2d
+// weights stay as the checkpoint stores them (F16/BF16 are widened per call); norms and biases are fp32.
 import TensorCore
 
 public struct Linear: Sendable {
-    public let weight: Tensor  // [out, in]
+    public let weight: Weight  // [out, in]
     public let bias: Tensor?   // [out]
 
     public init(_ scope: WeightScope, in inFeatures: Int, out outFeatures: Int, bias hasBias: Bool = true) {
-        weight = scope.tensor("weight", shape: [outFeatures, inFeatures])
+        weight = scope.weight("weight", shape: [outFeatures, inFeatures])
         bias = hasBias ? scope.tensor("bias", shape: [outFeatures]) : nil
     }
 
@@ -14,14 +15,14 @@ public struct Linear: Sendable {
 }
 
 public struct Conv2d: Sendable {
-    public let weight: Tensor  // [out, in, k, k]
+    public let weight: Weight  // [out, in, k, k]
     public let bias: Tensor?
     public let stride: Int
     public let padding: Padding2D
 
     public init(_ scope: WeightScope, in inChannels: Int, out outChannels: Int, kernel: Int, stride: Int = 1,
                 padding: Int? = nil, bias hasBias: Bool = true) {
-        weight = scope.tensor("weight", shape: [outChannels, inChannels, kernel, kernel])
+        weight = scope.weight("weight", shape: [outChannels, inChannels, kernel, kernel])
         bias = hasBias ? scope.tensor("bias", shape: [outChannels]) : nil
         self.stride = stride
         self.padding = .same(padding ?? kernel / 2)
@@ -29,7 +30,7 @@ public struct Conv2d: Sendable {
 
     public init(_ scope: WeightScope, in inChannels: Int, out outChannels: Int, kernel: Int, stride: Int,
                 padding: Padding2D) {
-        weight = scope.tensor("weight", shape: [outChannels, inChannels, kernel, kernel])
+        weight = scope.weight("weight", shape: [outChannels, inChannels, kernel, kernel])
         bias = scope.tensor("bias", shape: [outChannels])
         self.stride = stride
         self.padding = padding

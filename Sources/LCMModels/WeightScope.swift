@@ -91,32 +91,37 @@ public final class WeightStore: @unchecked Sendable {
         return tensor(name, shape: info.shape)
     }
 
-    /// The tensor `name` checked against `shape`; a stand-in of that shape (and a recorded problem) otherwise.
-    func tensor(_ name: String, shape: [Int]) -> Tensor {
-        if randomState != nil { return randomTensor(name, shape: shape) }
+    /// The tensor `name` checked against `shape`, as fp32; a stand-in of that shape (and a recorded problem)
+    /// otherwise.
+    func tensor(_ name: String, shape: [Int]) -> Tensor { weight(name, shape: shape).float32 }
+
+    /// The weight `name` checked against `shape`, as stored (F16/BF16 stay half precision unless a LoRA update is
+    /// merged into them); a stand-in of that shape (and a recorded problem) otherwise.
+    func weight(_ name: String, shape: [Int]) -> Weight {
+        if randomState != nil { return Weight(randomTensor(name, shape: shape)) }
         guard let entry = index[name] else {
             missing.append(name)
-            return Tensor(zeros: shape)
+            return Weight(Tensor(zeros: shape))
         }
         used.insert(name)
         do {
-            let t = try entry.file.tensor(entry.name)
-            if t.shape == shape { return mergingLoRA(name, t) }
-            if t.count == shape.reduce(1, *) && t.shape.filter({ $0 != 1 }) == shape.filter({ $0 != 1 }) {
+            let w = try entry.file.weight(entry.name)
+            if w.shape == shape { return mergingLoRA(name, w) }
+            if w.count == shape.reduce(1, *) && w.shape.filter({ $0 != 1 }) == shape.filter({ $0 != 1 }) {
                 // e.g. LDM 1×1 conv attention weights [C, C, 1, 1] used as [C, C]
-                return mergingLoRA(name, t.reshaped(shape))
+                return mergingLoRA(name, w.reshaped(shape))
             }
-            wrongShape.append("\(name) expected \(shape), found \(t.shape)")
+            wrongShape.append("\(name) expected \(shape), found \(w.shape)")
         } catch {
             failures.append("\(error)")
         }
-        return Tensor(zeros: shape)
+        return Weight(Tensor(zeros: shape))
     }
 
-    /// `weight` plus the updates of every adapter for its module.
-    private func mergingLoRA(_ name: String, _ weight: Tensor) -> Tensor {
+    /// `weight` plus the updates of every adapter for its module (an fp32 weight when any update applies).
+    private func mergingLoRA(_ name: String, _ weight: Weight) -> Weight {
         guard !adapters.isEmpty, name.hasSuffix(".weight") else { return weight }
-        var merged = weight
+        var merged: Tensor?
         for i in adapters.indices {
             let module = LoRAAdapter.flatten(String(name.dropLast(7)), component: adapters[i].component)
             guard let update = adapters[i].updates[module] else { continue }
@@ -126,9 +131,9 @@ public final class WeightStore: @unchecked Sendable {
                     + "\(update.down.count / update.rank), the weight \(weight.shape)")
                 continue
             }
-            merged = merged + delta
+            merged = (merged ?? weight.float32) + delta
         }
-        return merged
+        return merged.map(Weight.init) ?? weight
     }
 
     /// Throws if anything was missing or malformed, or a LoRA module matched no weight; returns the names no layer
@@ -157,6 +162,10 @@ public struct WeightScope {
 
     public subscript(_ index: Int) -> WeightScope { self[String(index)] }
 
+    /// A tensor as fp32 (norms, biases, small tables).
     public func tensor(_ name: String, shape: [Int]) -> Tensor { store.tensor(self[name].prefix, shape: shape) }
+
+    /// A matrix or convolution weight as stored (F16/BF16 stay half precision).
+    public func weight(_ name: String, shape: [Int]) -> Weight { store.weight(self[name].prefix, shape: shape) }
 
 }

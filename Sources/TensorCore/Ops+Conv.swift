@@ -1,6 +1,7 @@
 // 2-D convolution (cross-correlation, zero padding) for NCHW tensors and PyTorch [O, C, kh, kw] weights
 // (torch.nn.functional.conv2d): 1×1 as one GEMM per image; 3×3 with stride 1 and padding 1 on enough channels
 // and pixels by Winograd F(4×4, 3×3) (Winograd.swift); other 3×3 as im2col in row tiles (bounded memory) + GEMM.
+// Half-precision weights are widened to fp32 for the duration of the call (Weight.withFloat32).
 import CKernels
 import Foundation
 
@@ -46,11 +47,17 @@ public enum ConvolutionAlgorithm: String, Sendable {
 }
 
 public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Int = 0) -> Tensor {
-    conv2d(x, weight: weight, bias: bias, stride: stride, padding: .same(padding))
+    conv2d(x, weight: Weight(weight), bias: bias, stride: stride, padding: .same(padding))
 }
 
 /// `algorithm` other than `automatic` forces a path (tests, benchmarks).
 public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: Padding2D,
+                   algorithm: ConvolutionAlgorithm = .automatic) -> Tensor {
+    conv2d(x, weight: Weight(weight), bias: bias, stride: stride, padding: padding, algorithm: algorithm)
+}
+
+/// The convolution with fp32 or half-precision weights (widened for the duration of the call).
+public func conv2d(_ x: Tensor, weight: Weight, bias: Tensor?, stride: Int, padding: Padding2D,
                    algorithm: ConvolutionAlgorithm = .automatic) -> Tensor {
     precondition(x.rank == 4 && weight.rank == 4 && weight.shape[1] == x.shape[1],
                  "conv2d: input \(x.shape) does not fit weight \(weight.shape)")
@@ -70,19 +77,26 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padd
     if chosen == .winograd {
         precondition(ConvolutionAlgorithm.winogradApplies(weight: weight.shape, stride: stride, padding: padding),
                      "conv2d: Winograd needs a 3×3 kernel, stride 1, padding 1; got \(weight.shape), stride \(stride)")
-        y.withUnsafeMutableBufferPointer { winogradConv2d(x, weight: weight, bias: bias, into: $0.baseAddress!) }
+        y.withUnsafeMutableBufferPointer { out in
+            weight.withFloat32 { w in
+                winogradConv2d(x, weight: w, outputChannels: cout, bias: bias, into: out.baseAddress!)
+            }
+        }
         return y
     }
     y.withUnsafeMutableBufferPointer { out in
         let dst = out.baseAddress!
-        if kh == 1 && stride == 1 && padding == .same(0) {
-            for b in 0..<batch {
-                BLAS.sgemm(m: cout, n: h * w, k: cin, a: weight.data, lda: cin, b: x.data + b * cin * h * w,
-                           ldb: h * w, c: dst + b * cout * h * w, ldc: h * w)
+        weight.withFloat32 { wp in
+            if kh == 1 && stride == 1 && padding == .same(0) {
+                for b in 0..<batch {
+                    BLAS.sgemm(m: cout, n: h * w, k: cin, a: wp, lda: cin, b: x.data + b * cin * h * w,
+                               ldb: h * w, c: dst + b * cout * h * w, ldc: h * w)
+                }
+            } else {
+                precondition(kh == 3, "conv2d: 1×1 kernels with stride or padding are not supported")
+                im2colConv2d(x, weight: wp, outputChannels: cout, stride: stride, padding: padding, oh: oh, ow: ow,
+                             into: dst)
             }
-        } else {
-            precondition(kh == 3, "conv2d: 1×1 kernels with stride or padding are not supported")
-            im2colConv2d(x, weight: weight, stride: stride, padding: padding, oh: oh, ow: ow, into: dst)
         }
         if let bias {
             for b in 0..<batch { lcm_bias_planes_f32(dst + b * cout * oh * ow, bias.data, cout, oh * ow) }
@@ -94,14 +108,14 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padd
 /// Largest im2col tile, in floats (64 MiB).
 private let im2colBudget = 16 << 20
 
-/// y = conv3×3(x) without bias, through im2col tiles of whole output rows and one GEMM per tile.
-private func im2colConv2d(_ x: Tensor, weight: Tensor, stride: Int, padding: Padding2D, oh: Int, ow: Int,
-                          into dst: UnsafeMutablePointer<Float>) {
+/// y = conv3×3(x) without bias, through im2col tiles of whole output rows and one GEMM per tile; `weight` is
+/// [cout, C_in, 3, 3] in fp32.
+private func im2colConv2d(_ x: Tensor, weight: UnsafePointer<Float>, outputChannels cout: Int, stride: Int,
+                          padding: Padding2D, oh: Int, ow: Int, into dst: UnsafeMutablePointer<Float>) {
     let (batch, cin, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
-    let cout = weight.shape[0]
     let kdim = cin * 9
     let tileRows = max(1, min(oh, im2colBudget / max(kdim * ow, 1)))
-    ConvolutionScratch.shared.with(count: kdim * tileRows * ow) { col in
+    WorkBuffer.convolution.with(count: kdim * tileRows * ow) { col in
         for b in 0..<batch {
             let src = x.data + b * cin * h * w
             var oy0 = 0
@@ -111,45 +125,10 @@ private func im2colConv2d(_ x: Tensor, weight: Tensor, stride: Int, padding: Pad
                     lcm_im2col3x3_f32(src, col + cr.lowerBound * 9 * (oy1 - oy0) * ow, cr.lowerBound,
                                       cr.upperBound, h, w, stride, padding.top, padding.left, oh, ow, oy0, oy1)
                 }
-                BLAS.sgemm(m: cout, n: (oy1 - oy0) * ow, k: kdim, a: weight.data, lda: kdim, b: col,
+                BLAS.sgemm(m: cout, n: (oy1 - oy0) * ow, k: kdim, a: weight, lda: kdim, b: col,
                            ldb: (oy1 - oy0) * ow, c: dst + b * cout * oh * ow + oy0 * ow, ldc: oh * ow)
                 oy0 = oy1
             }
         }
-    }
-}
-
-/// One work buffer for the convolutions, kept between calls (the largest asked for, about 100 MB at most for the
-/// SD networks): the im2col tiles and Winograd's matrices run to tens of MB per call, and mapping fresh pages for
-/// them each time costs as much as the transforms. A call that finds it in use (another thread convolving) gets
-/// a buffer of its own.
-final class ConvolutionScratch: @unchecked Sendable {
-    static let shared = ConvolutionScratch()
-    private let lock = NSLock()
-    private var kept: UnsafeMutableBufferPointer<Float>?
-
-    func with<R>(count: Int, _ body: (UnsafeMutablePointer<Float>) -> R) -> R {
-        lock.lock()
-        let taken = kept
-        kept = nil
-        lock.unlock()
-        let buffer: UnsafeMutableBufferPointer<Float>
-        if let taken, taken.count >= count {
-            buffer = taken
-        } else {
-            taken?.deallocate()
-            buffer = .allocate(capacity: max(count, 1))
-        }
-        defer {
-            lock.lock()
-            if let other = kept, other.count >= buffer.count {
-                buffer.deallocate()
-            } else {
-                kept?.deallocate()
-                kept = buffer
-            }
-            lock.unlock()
-        }
-        return body(buffer.baseAddress!)
     }
 }

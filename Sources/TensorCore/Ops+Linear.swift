@@ -1,8 +1,14 @@
-// Dense layers and matrix products through BLAS.
+// Dense layers and matrix products through BLAS, and embedding lookups; weights may be fp32 or half precision
+// (Weight.swift).
 import CKernels
 
 /// y = x · Wᵀ + b over the last axis: x [..., in], weight [out, in] (PyTorch layout), bias [out] → [..., out].
 public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
+    linear(x, weight: Weight(weight), bias: bias)
+}
+
+/// The dense layer with fp32 or half-precision weights (widened for the duration of the call).
+public func linear(_ x: Tensor, weight: Weight, bias: Tensor? = nil) -> Tensor {
     precondition(weight.rank == 2 && x.shape.last == weight.shape[1],
                  "linear: input \(x.shape) does not fit weight \(weight.shape)")
     let (outF, inF) = (weight.shape[0], weight.shape[1])
@@ -12,8 +18,9 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
     var y = Tensor(uninitialized: Array(x.shape.dropLast()) + [outF])
     y.withUnsafeMutableBufferPointer { out in
         let c = out.baseAddress!
-        BLAS.sgemm(transB: true, m: rows, n: outF, k: inF, a: x.data, lda: inF, b: weight.data, ldb: inF,
-                   c: c, ldc: outF)
+        weight.withFloat32 { w in
+            BLAS.sgemm(transB: true, m: rows, n: outF, k: inF, a: x.data, lda: inF, b: w, ldb: inF, c: c, ldc: outF)
+        }
         if let bias {
             let bp = bias.data
             ThreadPolicy.parallelFor(rows, minChunk: max(1, elementwiseGrain / max(outF, 1))) { r in
@@ -43,14 +50,17 @@ public func matmul(_ a: Tensor, _ b: Tensor) -> Tensor {
 }
 
 /// Rows of `table` [V, D] picked by `ids` → [ids.count, D]. Ids must be in range (checked).
-public func embedding(_ ids: [Int], table: Tensor) -> Tensor {
+public func embedding(_ ids: [Int], table: Tensor) -> Tensor { embedding(ids, table: Weight(table)) }
+
+/// The lookup in an fp32 or half-precision table: only the picked rows are widened.
+public func embedding(_ ids: [Int], table: Weight) -> Tensor {
     precondition(table.rank == 2, "embedding: table \(table.shape) is not 2-D")
     let (v, d) = (table.shape[0], table.shape[1])
     var y = Tensor(uninitialized: [ids.count, d])
     y.withUnsafeMutableBufferPointer { out in
         for (row, id) in ids.enumerated() {
             precondition(id >= 0 && id < v, "embedding: id \(id) outside a table of \(v) rows")
-            (out.baseAddress! + row * d).update(from: table.data + id * d, count: d)
+            table.widen(id * d..<(id + 1) * d, into: out.baseAddress! + row * d)
         }
     }
     return y

@@ -1,7 +1,6 @@
 // Reader for the safetensors format (huggingface/safetensors, docs/safetensors format):
 // 8-byte little-endian header length N, N bytes of JSON header, then the tensor data.
 // The file is memory-mapped; opening it reads only the header, tensors are viewed or converted on demand.
-import CKernels
 import Foundation
 
 /// Element types we read and write.
@@ -108,11 +107,19 @@ public final class SafeTensorsFile: @unchecked Sendable {
             munmap(base, size)
             throw error
         }
+        OpenMappings.shared.add(ObjectIdentifier(self), mapped, size)
     }
 
     deinit {
+        OpenMappings.shared.remove(ObjectIdentifier(self))
         munmap(UnsafeMutableRawPointer(mutating: mapping), mappedLength)
     }
+
+    /// Drops the pages of every open file's mapping from this process's resident set (madvise MADV_DONTNEED on
+    /// read-only mappings, so nothing is lost): the data stays in the page cache and is mapped again, without disk
+    /// reads while the kernel keeps it cached, when next read. For weights not needed for a while, e.g. the UNet's
+    /// while the VAE decodes; fp16 weights are read through their mapping at every use (Weight.swift).
+    public static func releaseResidentPages() { OpenMappings.shared.release() }
 
     private static func readHeader(_ base: UnsafeRawPointer, size: Int,
                                    path: String) throws(SafeTensorsError) -> (SafeTensorsHeader, dataStart: Int) {
@@ -148,33 +155,30 @@ public final class SafeTensorsFile: @unchecked Sendable {
         return UnsafeRawBufferPointer(start: mapping + dataStart + info.dataOffset, count: info.byteCount)
     }
 
-    /// A floating-point tensor as fp32: a zero-copy view for aligned F32 data, otherwise a converted copy.
-    public func tensor(_ name: String) throws -> Tensor {
+    /// A floating-point tensor as fp32: a zero-copy view for aligned F32 data, otherwise a converted copy
+    /// (F16/BF16 widened).
+    public func tensor(_ name: String) throws -> Tensor { try weight(name).float32 }
+
+    /// A floating-point tensor as stored: F32 as a tensor (a zero-copy view when aligned), F16/BF16 as a
+    /// half-precision weight viewing the mapped bytes (copied, still half, when they are not 2-byte aligned).
+    public func weight(_ name: String) throws -> Weight {
         let info = try lookup(name)
         let source = mapping + dataStart + info.dataOffset
         let stored = UnsafeRawBufferPointer(start: source, count: info.byteCount)
-        let count = info.elementCount
         switch info.dtype {
         case .f32:
             if Int(bitPattern: source) % MemoryLayout<Float>.alignment == 0 {
-                return Tensor(shape: info.shape, viewing: source.assumingMemoryBound(to: Float.self), owner: self)
+                let floats = source.assumingMemoryBound(to: Float.self)
+                return Weight(Tensor(shape: info.shape, viewing: floats, owner: self))
             }
-            return Tensor(shape: info.shape) { out in
-                UnsafeMutableRawBufferPointer(out).copyMemory(from: stored)
-            }
+            return Weight(Tensor(shape: info.shape) { UnsafeMutableRawBufferPointer($0).copyMemory(from: stored) })
         case .f16, .bf16:
-            let widen = info.dtype == .f16 ? lcm_f16_to_f32 : lcm_bf16_to_f32
-            return Tensor(shape: info.shape) { out in
-                if Int(bitPattern: source) % MemoryLayout<UInt16>.alignment == 0 {
-                    widen(source.assumingMemoryBound(to: UInt16.self), out.baseAddress!, count)
-                } else {
-                    let aligned = [UInt16](unsafeUninitializedCapacity: count) { buffer, initialized in
-                        UnsafeMutableRawBufferPointer(buffer).copyMemory(from: stored)
-                        initialized = count
-                    }
-                    widen(aligned, out.baseAddress!, count)
-                }
+            if Int(bitPattern: source) % MemoryLayout<UInt16>.alignment == 0 {
+                return Weight(shape: info.shape, viewingHalf: source.assumingMemoryBound(to: UInt16.self),
+                              dtype: info.dtype, owner: self)
             }
+            let copy = HalfCopy(stored)
+            return Weight(shape: info.shape, viewingHalf: copy.pointer, dtype: info.dtype, owner: copy)
         case .i8, .u8, .i32, .i64:
             throw SafeTensorsError(file: url.path, "tensor \(quoted(name)) is \(info.dtype), not a floating-point tensor")
         }
@@ -183,6 +187,28 @@ public final class SafeTensorsFile: @unchecked Sendable {
     private func lookup(_ name: String) throws -> TensorInfo {
         guard let info = infos[name] else { throw SafeTensorsError(file: url.path, "no tensor named \(quoted(name))") }
         return info
+    }
+}
+
+/// The mappings of the open files, for `SafeTensorsFile.releaseResidentPages()`.
+private final class OpenMappings: @unchecked Sendable {
+    static let shared = OpenMappings()
+    private let lock = NSLock()
+    private var mappings: [ObjectIdentifier: (start: UnsafeRawPointer, length: Int)] = [:]
+
+    func add(_ file: ObjectIdentifier, _ start: UnsafeRawPointer, _ length: Int) {
+        lock.withLock { mappings[file] = (start, length) }
+    }
+
+    func remove(_ file: ObjectIdentifier) { lock.withLock { _ = mappings.removeValue(forKey: file) } }
+
+    /// Under the lock, so no file unmaps its range meanwhile.
+    func release() {
+        lock.withLock {
+            for (start, length) in mappings.values {
+                madvise(UnsafeMutableRawPointer(mutating: start), length, MADV_DONTNEED)
+            }
+        }
     }
 }
 

@@ -18,10 +18,12 @@ private let tileBudget = 16 << 20
 /// Floats of transformed weights held at once: 8 Mi floats, 32 MiB; beyond, output channels go in blocks.
 private let weightBudget = 8 << 20
 
-/// y [B, C_out, H, W] = conv3×3(x [B, C_in, H, W]) + bias with stride 1 and padding 1.
-func winogradConv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, into y: UnsafeMutablePointer<Float>) {
-    let plan = WinogradPlan(input: x.shape, outputChannels: weight.shape[0])
-    ConvolutionScratch.shared.with(count: plan.scratchCount) { v in
+/// y [B, C_out, H, W] = conv3×3(x [B, C_in, H, W]) + bias with stride 1 and padding 1; `weight` is
+/// [C_out, C_in, 3, 3] in fp32.
+func winogradConv2d(_ x: Tensor, weight: UnsafePointer<Float>, outputChannels: Int, bias: Tensor?,
+                    into y: UnsafeMutablePointer<Float>) {
+    let plan = WinogradPlan(input: x.shape, outputChannels: outputChannels)
+    WorkBuffer.convolution.with(count: plan.scratchCount) { v in
         let m = v + 36 * plan.inputStride, u = m + 36 * plan.outputStride
         let blocks = stride(from: 0, to: plan.cout, by: plan.blockChannels).map {
             $0..<min(plan.cout, $0 + plan.blockChannels)
@@ -93,8 +95,7 @@ private struct WinogradPlan {
         return result
     }
 
-    func transformWeights(_ weight: Tensor, _ block: Range<Int>, into u: UnsafeMutablePointer<Float>) {
-        let g = weight.data
+    func transformWeights(_ g: UnsafePointer<Float>, _ block: Range<Int>, into u: UnsafeMutablePointer<Float>) {
         ThreadPolicy.parallelFor(block.count) { r in
             lcm_winograd4x4_weights_f32(g, u + r.lowerBound * cin, weightStride, cin, block.lowerBound + r.lowerBound,
                                         block.lowerBound + r.upperBound)
