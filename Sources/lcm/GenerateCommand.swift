@@ -190,8 +190,8 @@ struct Generate: ParsableCommand {
             let record: [String: Any] = [
                 "files": files, "seed": result.seed, "steps": request.steps, "guidance": request.guidanceScale,
                 "timesteps": result.timesteps,
-                "seconds": ["load": loadSeconds, "text_encoder": t.textEncoder, "unet_steps": t.unetSteps,
-                            "vae_decode": t.vaeDecode, "total": t.total],
+                "seconds": ["load": loadSeconds, "text_encoder": t.textEncoder, "vae_encode": t.vaeEncode,
+                            "unet_steps": t.unetSteps, "vae_decode": t.vaeDecode, "total": t.total],
             ]
             let data = try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys, .withoutEscapingSlashes])
             print(String(decoding: data, as: UTF8.self))
