@@ -28,21 +28,18 @@ public struct AutoencoderKLConfig: Decodable, Sendable {
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        func opt<T: Decodable>(_ key: CodingKeys, _ fallback: T) throws -> T {
-            try c.decodeIfPresent(T.self, forKey: key) ?? fallback
-        }
-        inChannels = try opt(.inChannels, inChannels)
-        outChannels = try opt(.outChannels, outChannels)
-        latentChannels = try opt(.latentChannels, latentChannels)
-        blockOutChannels = try opt(.blockOutChannels, blockOutChannels)
-        layersPerBlock = try opt(.layersPerBlock, layersPerBlock)
-        normNumGroups = try opt(.normNumGroups, normNumGroups)
-        actFn = try opt(.actFn, actFn)
-        scalingFactor = try opt(.scalingFactor, scalingFactor)
+        inChannels = try c.value(.inChannels, inChannels)
+        outChannels = try c.value(.outChannels, outChannels)
+        latentChannels = try c.value(.latentChannels, latentChannels)
+        blockOutChannels = try c.value(.blockOutChannels, blockOutChannels)
+        layersPerBlock = try c.value(.layersPerBlock, layersPerBlock)
+        normNumGroups = try c.value(.normNumGroups, normNumGroups)
+        actFn = try c.value(.actFn, actFn)
+        scalingFactor = try c.value(.scalingFactor, scalingFactor)
         shiftFactor = try c.decodeIfPresent(Float.self, forKey: .shiftFactor)
-        useQuantConv = try opt(.useQuantConv, useQuantConv)
-        usePostQuantConv = try opt(.usePostQuantConv, usePostQuantConv)
-        midBlockAddAttention = try opt(.midBlockAddAttention, midBlockAddAttention)
+        useQuantConv = try c.value(.useQuantConv, useQuantConv)
+        usePostQuantConv = try c.value(.usePostQuantConv, usePostQuantConv)
+        midBlockAddAttention = try c.value(.midBlockAddAttention, midBlockAddAttention)
         sampleSize = try c.decodeIfPresent(Int.self, forKey: .sampleSize)
         guard !blockOutChannels.isEmpty, blockOutChannels.allSatisfy({ $0 % normNumGroups == 0 }) else {
             throw ConfigError("block_out_channels \(blockOutChannels) must be multiples of norm_num_groups \(normNumGroups)")

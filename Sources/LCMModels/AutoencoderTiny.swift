@@ -35,23 +35,20 @@ public struct AutoencoderTinyConfig: Decodable, Sendable {
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        func opt<T: Decodable>(_ key: CodingKeys, _ fallback: T) throws -> T {
-            try c.decodeIfPresent(T.self, forKey: key) ?? fallback
-        }
-        inChannels = try opt(.inChannels, inChannels)
-        outChannels = try opt(.outChannels, outChannels)
-        encoderBlockOutChannels = try opt(.encoderBlockOutChannels, encoderBlockOutChannels)
-        decoderBlockOutChannels = try opt(.decoderBlockOutChannels, decoderBlockOutChannels)
-        actFn = try opt(.actFn, actFn)
-        upsampleFn = try opt(.upsampleFn, upsampleFn)
-        latentChannels = try opt(.latentChannels, latentChannels)
-        upsamplingScalingFactor = try opt(.upsamplingScalingFactor, upsamplingScalingFactor)
-        numEncoderBlocks = try opt(.numEncoderBlocks, numEncoderBlocks)
-        numDecoderBlocks = try opt(.numDecoderBlocks, numDecoderBlocks)
-        latentMagnitude = try opt(.latentMagnitude, latentMagnitude)
-        latentShift = try opt(.latentShift, latentShift)
-        scalingFactor = try opt(.scalingFactor, scalingFactor)
-        shiftFactor = try opt(.shiftFactor, shiftFactor)
+        inChannels = try c.value(.inChannels, inChannels)
+        outChannels = try c.value(.outChannels, outChannels)
+        encoderBlockOutChannels = try c.value(.encoderBlockOutChannels, encoderBlockOutChannels)
+        decoderBlockOutChannels = try c.value(.decoderBlockOutChannels, decoderBlockOutChannels)
+        actFn = try c.value(.actFn, actFn)
+        upsampleFn = try c.value(.upsampleFn, upsampleFn)
+        latentChannels = try c.value(.latentChannels, latentChannels)
+        upsamplingScalingFactor = try c.value(.upsamplingScalingFactor, upsamplingScalingFactor)
+        numEncoderBlocks = try c.value(.numEncoderBlocks, numEncoderBlocks)
+        numDecoderBlocks = try c.value(.numDecoderBlocks, numDecoderBlocks)
+        latentMagnitude = try c.value(.latentMagnitude, latentMagnitude)
+        latentShift = try c.value(.latentShift, latentShift)
+        scalingFactor = try c.value(.scalingFactor, scalingFactor)
+        shiftFactor = try c.value(.shiftFactor, shiftFactor)
         try validate()
     }
 

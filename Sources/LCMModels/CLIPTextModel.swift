@@ -24,19 +24,16 @@ public struct CLIPTextConfig: Decodable, Sendable {
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        func opt<T: Decodable>(_ key: CodingKeys, _ fallback: T) throws -> T {
-            try c.decodeIfPresent(T.self, forKey: key) ?? fallback
-        }
-        vocabSize = try opt(.vocabSize, vocabSize)
-        hiddenSize = try opt(.hiddenSize, hiddenSize)
-        intermediateSize = try opt(.intermediateSize, intermediateSize)
-        numHiddenLayers = try opt(.numHiddenLayers, numHiddenLayers)
-        numAttentionHeads = try opt(.numAttentionHeads, numAttentionHeads)
-        maxPositionEmbeddings = try opt(.maxPositionEmbeddings, maxPositionEmbeddings)
-        hiddenAct = try opt(.hiddenAct, hiddenAct)
-        layerNormEps = try opt(.layerNormEps, layerNormEps)
+        vocabSize = try c.value(.vocabSize, vocabSize)
+        hiddenSize = try c.value(.hiddenSize, hiddenSize)
+        intermediateSize = try c.value(.intermediateSize, intermediateSize)
+        numHiddenLayers = try c.value(.numHiddenLayers, numHiddenLayers)
+        numAttentionHeads = try c.value(.numAttentionHeads, numAttentionHeads)
+        maxPositionEmbeddings = try c.value(.maxPositionEmbeddings, maxPositionEmbeddings)
+        hiddenAct = try c.value(.hiddenAct, hiddenAct)
+        layerNormEps = try c.value(.layerNormEps, layerNormEps)
         projectionDim = try c.decodeIfPresent(Int.self, forKey: .projectionDim)
-        eosTokenId = try opt(.eosTokenId, eosTokenId)
+        eosTokenId = try c.value(.eosTokenId, eosTokenId)
         guard Activation(configName: hiddenAct) != nil else { throw ConfigError("unsupported hidden_act '\(hiddenAct)'") }
         guard hiddenSize % numAttentionHeads == 0 else {
             throw ConfigError("hidden_size \(hiddenSize) is not a multiple of num_attention_heads \(numAttentionHeads)")

@@ -29,6 +29,13 @@ public enum IntOrList: Decodable, Sendable, Equatable {
     }
 }
 
+extension KeyedDecodingContainer {
+    /// The value of `key`, or `fallback` (the library default) when the config leaves it out.
+    func value<T: Decodable>(_ key: Key, _ fallback: T) throws -> T {
+        try decodeIfPresent(T.self, forKey: key) ?? fallback
+    }
+}
+
 public struct ConfigError: Error, CustomStringConvertible {
     public let description: String
     public init(_ message: String) { description = message }

@@ -32,7 +32,10 @@ public final class LatentConsistencyModelPipeline: @unchecked Sendable {
     }
 
     /// Checks a request against this model; the error says what is wrong and what would fit.
-    public func validate(_ r: GenerationRequest) throws {
+    public func validate(_ r: GenerationRequest) throws { _ = try scheduler(for: r) }
+
+    /// The request checked, and the scheduler with its timesteps set.
+    private func scheduler(for r: GenerationRequest) throws -> LCMScheduler {
         let (width, height) = size(of: r)
         let multiple = max(8, vaeScaleFactor)
         guard width > 0, height > 0, width % multiple == 0, height % multiple == 0 else {
@@ -80,11 +83,12 @@ public final class LatentConsistencyModelPipeline: @unchecked Sendable {
         } catch {
             throw GenerationError.invalidRequest("\(error)")
         }
+        return scheduler
     }
 
     public func generate(_ request: GenerationRequest,
                          onStep: ((StepInfo) -> Bool)? = nil) throws -> GenerationResult {
-        try validate(request)
+        var scheduler = try scheduler(for: request)
         let start = Date()
         var timings = StageTimings()
         var record: [String: Tensor] = [:]
@@ -96,9 +100,6 @@ public final class LatentConsistencyModelPipeline: @unchecked Sendable {
         let seed = request.seed ?? UInt64.random(in: 0..<(1 << 32))
         let guidance = usesClassifierFreeGuidance(request)
 
-        var scheduler = try LCMScheduler(config: model.schedulerConfig)
-        try scheduler.setTimesteps(request.steps, originalInferenceSteps: request.originalInferenceSteps,
-                                   strength: request.initImage == nil ? 1 : request.strength)
         let timesteps = scheduler.timesteps
 
         // 1. Prompt embeddings (one prompt, repeated per image); with CFG the batch is [negative…, prompt…].
