@@ -251,7 +251,7 @@ void lcm_geglu_f32_avx2(const float *x, float *y, size_t rows, size_t cols) {
 
 // ---- reductions ------------------------------------------------------------------------------------------
 
-void lcm_softmax_rows_f32_avx2(float *x, size_t rows, size_t cols, float scale) {
+void lcm_softmax_rows_f32_avx2(float *x, size_t rows, size_t cols, float scale, float *sums) {
     const __m256 vs = splat(scale);
     for (size_t r = 0; r < rows; r++) {
         float *row = x + r * cols;
@@ -265,12 +265,18 @@ void lcm_softmax_rows_f32_avx2(float *x, size_t rows, size_t cols, float scale) 
             if (v > m) m = v;
         }
         const __m256 vm = splat(m);
+        // float partial sums of up to 64 terms (each in [0, 1], so at most 64 · 2⁻²⁴ relative), widened to double
         __m256d acc0 = _mm256_setzero_pd(), acc1 = _mm256_setzero_pd();
-        for (c = 0; c + 8 <= cols; c += 8) {
-            __m256 e = exp8(_mm256_sub_ps(_mm256_mul_ps(_mm256_loadu_ps(row + c), vs), vm));
-            _mm256_storeu_ps(row + c, e);
-            acc0 = _mm256_add_pd(acc0, _mm256_cvtps_pd(_mm256_castps256_ps128(e)));
-            acc1 = _mm256_add_pd(acc1, _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1)));
+        c = 0;
+        while (c + 8 <= cols) {
+            __m256 part = _mm256_setzero_ps();
+            for (size_t k = 0; k < 8 && c + 8 <= cols; k++, c += 8) {
+                __m256 e = exp8(_mm256_sub_ps(_mm256_mul_ps(_mm256_loadu_ps(row + c), vs), vm));
+                _mm256_storeu_ps(row + c, e);
+                part = _mm256_add_ps(part, e);
+            }
+            acc0 = _mm256_add_pd(acc0, _mm256_cvtps_pd(_mm256_castps256_ps128(part)));
+            acc1 = _mm256_add_pd(acc1, _mm256_cvtps_pd(_mm256_extractf128_ps(part, 1)));
         }
         if (c < cols) {
             __m256i mask = tail_mask(cols - c);
@@ -278,7 +284,12 @@ void lcm_softmax_rows_f32_avx2(float *x, size_t rows, size_t cols, float scale) 
             _mm256_maskstore_ps(row + c, mask, e);
             acc0 = add_widened(acc0, _mm256_and_ps(e, _mm256_castsi256_ps(mask)));
         }
-        const __m256 inv = splat((float)(1.0 / hsum4d(_mm256_add_pd(acc0, acc1))));
+        const double sum = hsum4d(_mm256_add_pd(acc0, acc1));
+        if (sums != NULL) {
+            sums[r] = (float)sum;
+            continue;
+        }
+        const __m256 inv = splat((float)(1.0 / sum));
         for (c = 0; c + 8 <= cols; c += 8) _mm256_storeu_ps(row + c, _mm256_mul_ps(_mm256_loadu_ps(row + c), inv));
         if (c < cols) {
             __m256i mask = tail_mask(cols - c);
@@ -452,6 +463,73 @@ void lcm_im2col3x3_f32_avx2(const float *x, float *col, size_t c0, size_t c1, si
     }
 }
 
+
+// ---- direct 3×3 convolution for few output channels ------------------------------------------------------
+
+/// Eight output pixels ox..ox+7 of row oy for all `cout` channels (a compile-time constant after inlining, so the
+/// accumulators stay in registers): the input vectors at ox−1, ox, ox+1 of each (channel, row) are loaded once and
+/// feed every output channel. `edge` chunks (touching column 0 or w−1, or fewer than 8 pixels) read through a
+/// zero-padded copy of the 10 input columns they need.
+static inline __attribute__((always_inline)) void direct_chunk(const float *x, const float *w, const float *bias,
+                                                               float *y, size_t cin, size_t h, size_t width,
+                                                               size_t oy, size_t ox, size_t cout) {
+    __m256 acc[8];
+    for (size_t co = 0; co < cout; co++) acc[co] = _mm256_setzero_ps();
+    const size_t n = width - ox < 8 ? width - ox : 8;
+    const int edge = ox == 0 || ox + 9 > width;
+    float pad[12];
+    for (size_t ci = 0; ci < cin; ci++) {
+        for (size_t ky = 0; ky < 3; ky++) {
+            if (oy + ky < 1 || oy + ky - 1 >= h) continue;
+            const float *row = x + (ci * h + oy + ky - 1) * width;
+            const float *src = row + ox - 1;
+            if (edge) {
+                for (size_t i = 0; i < 10; i++) {
+                    size_t col = ox + i;  // input column col − 1
+                    pad[i] = col >= 1 && col - 1 < width && i <= n + 1 ? row[col - 1] : 0.0f;
+                }
+                src = pad;
+            }
+            __m256 v0 = _mm256_loadu_ps(src), v1 = _mm256_loadu_ps(src + 1), v2 = _mm256_loadu_ps(src + 2);
+            const float *k = w + (ci * 3 + ky) * 3;
+            for (size_t co = 0; co < cout; co++) {
+                const float *kc = k + co * cin * 9;
+                acc[co] = _mm256_fmadd_ps(_mm256_broadcast_ss(kc), v0, acc[co]);
+                acc[co] = _mm256_fmadd_ps(_mm256_broadcast_ss(kc + 1), v1, acc[co]);
+                acc[co] = _mm256_fmadd_ps(_mm256_broadcast_ss(kc + 2), v2, acc[co]);
+            }
+        }
+    }
+    for (size_t co = 0; co < cout; co++) {
+        __m256 v = bias ? _mm256_add_ps(acc[co], splat(bias[co])) : acc[co];
+        float *out = y + (co * h + oy) * width + ox;
+        if (n == 8) _mm256_storeu_ps(out, v);
+        else _mm256_maskstore_ps(out, tail_mask(n), v);
+    }
+}
+
+static inline __attribute__((always_inline)) void direct_rows(const float *x, const float *w, const float *bias,
+                                                              float *y, size_t cin, size_t h, size_t width,
+                                                              size_t oy0, size_t oy1, size_t cout) {
+    for (size_t oy = oy0; oy < oy1; oy++)
+        for (size_t ox = 0; ox < width; ox += 8) direct_chunk(x, w, bias, y, cin, h, width, oy, ox, cout);
+}
+
+void lcm_conv3x3_direct_f32_avx2(const float *x, const float *w, const float *bias, float *y, size_t cin,
+                                 size_t cout, size_t h, size_t width, size_t oy0, size_t oy1) {
+    switch (cout) {
+    case 1: direct_rows(x, w, bias, y, cin, h, width, oy0, oy1, 1); break;
+    case 2: direct_rows(x, w, bias, y, cin, h, width, oy0, oy1, 2); break;
+    case 3: direct_rows(x, w, bias, y, cin, h, width, oy0, oy1, 3); break;
+    case 4: direct_rows(x, w, bias, y, cin, h, width, oy0, oy1, 4); break;
+    case 5: direct_rows(x, w, bias, y, cin, h, width, oy0, oy1, 5); break;
+    case 6: direct_rows(x, w, bias, y, cin, h, width, oy0, oy1, 6); break;
+    case 7: direct_rows(x, w, bias, y, cin, h, width, oy0, oy1, 7); break;
+    case 8: direct_rows(x, w, bias, y, cin, h, width, oy0, oy1, 8); break;
+    default: lcm_conv3x3_direct_f32_ref(x, w, bias, y, cin, cout, h, width, oy0, oy1); break;
+    }
+}
+
 #pragma clang attribute pop
 
 #else  // not x86: the AVX2 names forward to the reference twins so that callers and tests still link
@@ -468,7 +546,9 @@ void lcm_gelu_f32_avx2(const float *x, float *y, size_t n) { lcm_gelu_f32_ref(x,
 void lcm_gelu_tanh_f32_avx2(const float *x, float *y, size_t n) { lcm_gelu_tanh_f32_ref(x, y, n); }
 void lcm_quick_gelu_f32_avx2(const float *x, float *y, size_t n) { lcm_quick_gelu_f32_ref(x, y, n); }
 void lcm_geglu_f32_avx2(const float *x, float *y, size_t r, size_t c) { lcm_geglu_f32_ref(x, y, r, c); }
-void lcm_softmax_rows_f32_avx2(float *x, size_t r, size_t c, float s) { lcm_softmax_rows_f32_ref(x, r, c, s); }
+void lcm_softmax_rows_f32_avx2(float *x, size_t r, size_t c, float s, float *sums) {
+    lcm_softmax_rows_f32_ref(x, r, c, s, sums);
+}
 void lcm_layernorm_f32_avx2(const float *x, float *y, const float *g, const float *b, size_t r, size_t c,
                             float e) {
     lcm_layernorm_f32_ref(x, y, g, b, r, c, e);
@@ -483,6 +563,10 @@ void lcm_upsample_nearest2x_f32_avx2(const float *x, float *y, size_t p, size_t 
 void lcm_im2col3x3_f32_avx2(const float *x, float *col, size_t c0, size_t c1, size_t h, size_t w, size_t s,
                             size_t pt, size_t pl, size_t oh, size_t ow, size_t oy0, size_t oy1) {
     lcm_im2col3x3_f32_ref(x, col, c0, c1, h, w, s, pt, pl, oh, ow, oy0, oy1);
+}
+void lcm_conv3x3_direct_f32_avx2(const float *x, const float *w, const float *b, float *y, size_t cin, size_t cout,
+                                 size_t h, size_t width, size_t oy0, size_t oy1) {
+    lcm_conv3x3_direct_f32_ref(x, w, b, y, cin, cout, h, width, oy0, oy1);
 }
 
 #endif

@@ -26,7 +26,10 @@ int lcm_cpu_has(const char *name) {
 static lcm_isa choose_isa(void) {
     const char *forced = getenv("LCM_KERNELS");
     if (forced != NULL && strcmp(forced, "reference") == 0) return LCM_ISA_REF;
-    return lcm_cpu_has("avx2") && lcm_cpu_has("fma") ? LCM_ISA_AVX2 : LCM_ISA_REF;
+    if (!lcm_cpu_has("avx2") || !lcm_cpu_has("fma")) return LCM_ISA_REF;
+    if (forced != NULL && strcmp(forced, "avx2") == 0) return LCM_ISA_AVX2;
+    int avx512 = lcm_cpu_has("avx512f") && lcm_cpu_has("avx512dq") && lcm_cpu_has("avx512bw") && lcm_cpu_has("avx512vl");
+    return avx512 ? LCM_ISA_AVX512 : LCM_ISA_AVX2;
 }
 
 lcm_isa lcm_kernels_isa(void) {
@@ -40,9 +43,17 @@ lcm_isa lcm_kernels_isa(void) {
     return (lcm_isa)isa;
 }
 
-const char *lcm_kernels_isa_name(void) { return lcm_kernels_isa() == LCM_ISA_AVX2 ? "avx2+fma" : "reference"; }
+const char *lcm_kernels_isa_name(void) {
+    switch (lcm_kernels_isa()) {
+    case LCM_ISA_AVX512: return "avx512";
+    case LCM_ISA_AVX2: return "avx2+fma";
+    default: return "reference";
+    }
+}
 
-#define PICK(name) (lcm_kernels_isa() == LCM_ISA_AVX2 ? name##_avx2 : name##_ref)
+#define PICK(name) (lcm_kernels_isa() != LCM_ISA_REF ? name##_avx2 : name##_ref)
+#define PICK3(name) \
+    (lcm_kernels_isa() == LCM_ISA_AVX512 ? name##_avx512 : lcm_kernels_isa() == LCM_ISA_AVX2 ? name##_avx2 : name##_ref)
 
 void lcm_f16_to_f32(const uint16_t *s, float *d, size_t n) { PICK(lcm_f16_to_f32)(s, d, n); }
 void lcm_bf16_to_f32(const uint16_t *s, float *d, size_t n) { PICK(lcm_bf16_to_f32)(s, d, n); }
@@ -51,18 +62,20 @@ void lcm_mul_f32(const float *a, const float *b, float *y, size_t n) { PICK(lcm_
 void lcm_scale_f32(const float *x, float s, float *y, size_t n) { PICK(lcm_scale_f32)(x, s, y, n); }
 void lcm_bias_rows_f32(float *x, const float *b, size_t r, size_t c) { PICK(lcm_bias_rows_f32)(x, b, r, c); }
 void lcm_bias_planes_f32(float *x, const float *b, size_t c, size_t p) { PICK(lcm_bias_planes_f32)(x, b, c, p); }
-void lcm_silu_f32(const float *x, float *y, size_t n) { PICK(lcm_silu_f32)(x, y, n); }
+void lcm_silu_f32(const float *x, float *y, size_t n) { PICK3(lcm_silu_f32)(x, y, n); }
 void lcm_gelu_f32(const float *x, float *y, size_t n) { PICK(lcm_gelu_f32)(x, y, n); }
 void lcm_gelu_tanh_f32(const float *x, float *y, size_t n) { PICK(lcm_gelu_tanh_f32)(x, y, n); }
 void lcm_quick_gelu_f32(const float *x, float *y, size_t n) { PICK(lcm_quick_gelu_f32)(x, y, n); }
 void lcm_geglu_f32(const float *x, float *y, size_t r, size_t c) { PICK(lcm_geglu_f32)(x, y, r, c); }
-void lcm_softmax_rows_f32(float *x, size_t r, size_t c, float s) { PICK(lcm_softmax_rows_f32)(x, r, c, s); }
+void lcm_softmax_rows_f32(float *x, size_t r, size_t c, float s, float *sums) {
+    PICK3(lcm_softmax_rows_f32)(x, r, c, s, sums);
+}
 void lcm_layernorm_f32(const float *x, float *y, const float *g, const float *b, size_t r, size_t c, float e) {
     PICK(lcm_layernorm_f32)(x, y, g, b, r, c, e);
 }
 void lcm_groupnorm_group_f32(const float *x, float *y, const float *g, const float *b, size_t c, size_t p,
                              float e, int s) {
-    PICK(lcm_groupnorm_group_f32)(x, y, g, b, c, p, e, s);
+    PICK3(lcm_groupnorm_group_f32)(x, y, g, b, c, p, e, s);
 }
 void lcm_upsample_nearest2x_f32(const float *x, float *y, size_t p, size_t h, size_t w) {
     PICK(lcm_upsample_nearest2x_f32)(x, y, p, h, w);
@@ -81,4 +94,8 @@ void lcm_winograd4x4_input_f32(const float *x, float *v, size_t ld, size_t ps, s
 void lcm_winograd4x4_output_f32(const float *m, size_t ld, size_t ps, const float *b, float *y, size_t c0,
                                 size_t c1, size_t h, size_t w, size_t ty0, size_t ty1) {
     PICK(lcm_winograd4x4_output_f32)(m, ld, ps, b, y, c0, c1, h, w, ty0, ty1);
+}
+void lcm_conv3x3_direct_f32(const float *x, const float *w, const float *b, float *y, size_t cin, size_t cout,
+                            size_t h, size_t width, size_t oy0, size_t oy1) {
+    PICK(lcm_conv3x3_direct_f32)(x, w, b, y, cin, cout, h, width, oy0, oy1);
 }

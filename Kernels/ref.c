@@ -131,7 +131,7 @@ void lcm_geglu_f32_ref(const float *x, float *y, size_t rows, size_t cols) {
     }
 }
 
-void lcm_softmax_rows_f32_ref(float *x, size_t rows, size_t cols, float scale) {
+void lcm_softmax_rows_f32_ref(float *x, size_t rows, size_t cols, float scale, float *sums) {
     for (size_t r = 0; r < rows; r++) {
         float *row = x + r * cols;
         float m = -INFINITY;
@@ -143,6 +143,10 @@ void lcm_softmax_rows_f32_ref(float *x, size_t rows, size_t cols, float scale) {
         for (size_t c = 0; c < cols; c++) {
             row[c] = expf(row[c] - m);
             sum += row[c];
+        }
+        if (sums != NULL) {
+            sums[r] = (float)sum;
+            continue;
         }
         float inv = (float)(1.0 / sum);
         for (size_t c = 0; c < cols; c++) row[c] *= inv;
@@ -219,6 +223,29 @@ void lcm_im2col3x3_f32_ref(const float *x, float *col, size_t c0, size_t c1, siz
                             (iy >= 0 && iy < (long)h && ix >= 0 && ix < (long)w) ? plane[iy * w + ix] : 0.0f;
                     }
                 }
+            }
+        }
+    }
+}
+
+void lcm_conv3x3_direct_f32_ref(const float *x, const float *w, const float *bias, float *y, size_t cin,
+                                size_t cout, size_t h, size_t width, size_t oy0, size_t oy1) {
+    for (size_t co = 0; co < cout; co++) {
+        for (size_t oy = oy0; oy < oy1; oy++) {
+            for (size_t ox = 0; ox < width; ox++) {
+                float acc = 0;
+                for (size_t ci = 0; ci < cin; ci++) {
+                    for (size_t ky = 0; ky < 3; ky++) {
+                        if (oy + ky < 1 || oy + ky - 1 >= h) continue;
+                        const float *row = x + (ci * h + oy + ky - 1) * width;
+                        const float *k = w + ((co * cin + ci) * 3 + ky) * 3;
+                        for (size_t kx = 0; kx < 3; kx++) {
+                            if (ox + kx < 1 || ox + kx - 1 >= width) continue;
+                            acc += k[kx] * row[ox + kx - 1];
+                        }
+                    }
+                }
+                y[(co * h + oy) * width + ox] = bias ? acc + bias[co] : acc;
             }
         }
     }

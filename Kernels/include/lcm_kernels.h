@@ -3,8 +3,9 @@
 // Rules: C11, no allocation, no threads, no global state besides the one-time ISA choice. Every entry point
 // works on the slice the caller passes, so the caller decides how to split work across threads.
 // Each operation `lcm_<op>_f32` dispatches once (at first use) to `lcm_<op>_f32_avx2` when the CPU has AVX2 and
-// FMA, else to the portable twin `lcm_<op>_f32_ref` (also forced by the environment variable LCM_KERNELS=reference).
-// Tests compare the two.
+// FMA, else to the portable twin `lcm_<op>_f32_ref` (also forced by the environment variable LCM_KERNELS=reference);
+// the exp-bound ones also have an `lcm_<op>_f32_avx512` twin (avx512.c), taken on CPUs with AVX-512.
+// Tests compare each twin with the reference.
 #ifndef LCM_KERNELS_H
 #define LCM_KERNELS_H
 
@@ -16,10 +17,13 @@ extern "C" {
 #endif
 
 // ---- run-time ISA choice -------------------------------------------------------------------------------
-typedef enum { LCM_ISA_REF = 0, LCM_ISA_AVX2 = 1 } lcm_isa;
-/// The ISA the dispatching entry points use (decided once: AVX2+FMA present → LCM_ISA_AVX2).
+typedef enum { LCM_ISA_REF = 0, LCM_ISA_AVX2 = 1, LCM_ISA_AVX512 = 2 } lcm_isa;
+/// The ISA the dispatching entry points use (decided once: AVX-512 F/DQ/BW/VL with AVX2+FMA present →
+/// LCM_ISA_AVX512, else AVX2+FMA present → LCM_ISA_AVX2; LCM_KERNELS=avx2 caps the choice at AVX2,
+/// LCM_KERNELS=reference forces the portable twins). Under LCM_ISA_AVX512 the operations without an `_avx512`
+/// twin (all but softmax_rows, silu and groupnorm_group) use their AVX2 twin.
 lcm_isa lcm_kernels_isa(void);
-/// "avx2+fma" or "reference".
+/// "avx512", "avx2+fma" or "reference".
 const char *lcm_kernels_isa_name(void);
 /// 1 when the CPU reports the feature (x86 only; 0 elsewhere). name: "avx2", "fma", "avx512f",
 /// "avx512bw", "avx512vl", "avx512dq", "f16c", "sse4.2".
@@ -64,6 +68,7 @@ void lcm_bias_planes_f32_avx2(float *x, const float *bias, size_t channels, size
 void lcm_silu_f32(const float *x, float *y, size_t n);
 void lcm_silu_f32_ref(const float *x, float *y, size_t n);
 void lcm_silu_f32_avx2(const float *x, float *y, size_t n);
+void lcm_silu_f32_avx512(const float *x, float *y, size_t n);
 /// GELU, exact erf form: 0.5 x (1 + erf(x / sqrt 2))
 void lcm_gelu_f32(const float *x, float *y, size_t n);
 void lcm_gelu_f32_ref(const float *x, float *y, size_t n);
@@ -82,10 +87,13 @@ void lcm_geglu_f32_ref(const float *x, float *y, size_t rows, size_t cols);
 void lcm_geglu_f32_avx2(const float *x, float *y, size_t rows, size_t cols);
 
 // ---- reductions -----------------------------------------------------------------------------------------
-/// In place, per row of length cols: x = softmax(x * scale), max-subtracted.
-void lcm_softmax_rows_f32(float *x, size_t rows, size_t cols, float scale);
-void lcm_softmax_rows_f32_ref(float *x, size_t rows, size_t cols, float scale);
-void lcm_softmax_rows_f32_avx2(float *x, size_t rows, size_t cols, float scale);
+/// In place, per row of length cols: x = softmax(x * scale), max-subtracted. With sums != NULL the rows are
+/// left unnormalised, x = exp(x * scale - max), and sums[r] gets row r's sum (the caller divides later, e.g.
+/// the rows of softmax · V, which are shorter).
+void lcm_softmax_rows_f32(float *x, size_t rows, size_t cols, float scale, float *sums);
+void lcm_softmax_rows_f32_ref(float *x, size_t rows, size_t cols, float scale, float *sums);
+void lcm_softmax_rows_f32_avx2(float *x, size_t rows, size_t cols, float scale, float *sums);
+void lcm_softmax_rows_f32_avx512(float *x, size_t rows, size_t cols, float scale, float *sums);
 /// LayerNorm over rows of length cols (biased variance); gamma/beta may be NULL (then 1 and 0).
 void lcm_layernorm_f32(const float *x, float *y, const float *gamma, const float *beta, size_t rows,
                        size_t cols, float eps);
@@ -102,6 +110,8 @@ void lcm_groupnorm_group_f32_ref(const float *x, float *y, const float *gamma, c
                                  size_t channels, size_t plane, float eps, int fuse_silu);
 void lcm_groupnorm_group_f32_avx2(const float *x, float *y, const float *gamma, const float *beta,
                                   size_t channels, size_t plane, float eps, int fuse_silu);
+void lcm_groupnorm_group_f32_avx512(const float *x, float *y, const float *gamma, const float *beta,
+                                    size_t channels, size_t plane, float eps, int fuse_silu);
 
 // ---- resampling and convolution helpers -----------------------------------------------------------------
 /// Nearest 2x upsampling of `planes` planes h×w → 2h×2w.
@@ -118,6 +128,17 @@ void lcm_im2col3x3_f32_ref(const float *x, float *col, size_t c0, size_t c1, siz
                            size_t stride, size_t pad_top, size_t pad_left, size_t oh, size_t ow, size_t oy0, size_t oy1);
 void lcm_im2col3x3_f32_avx2(const float *x, float *col, size_t c0, size_t c1, size_t h, size_t w,
                             size_t stride, size_t pad_top, size_t pad_left, size_t oh, size_t ow, size_t oy0, size_t oy1);
+
+/// Direct 3×3 convolution with stride 1 and padding 1, for few output channels (cout ≤ 8, e.g. the RGB conv_out
+/// of a VAE decoder): output rows oy0..<oy1 of one image, y[co, oy, ox] = Σ_ci Σ_ky Σ_kx w[co, ci, ky, kx] ·
+/// x[ci, oy+ky−1, ox+kx−1] (zero outside h×w), summed in that order, plus bias[co] (bias may be NULL);
+/// x [cin, h, w], w [cout, cin, 3, 3], y [cout, h, w].
+void lcm_conv3x3_direct_f32(const float *x, const float *w, const float *bias, float *y, size_t cin, size_t cout,
+                            size_t h, size_t width, size_t oy0, size_t oy1);
+void lcm_conv3x3_direct_f32_ref(const float *x, const float *w, const float *bias, float *y, size_t cin,
+                                size_t cout, size_t h, size_t width, size_t oy0, size_t oy1);
+void lcm_conv3x3_direct_f32_avx2(const float *x, const float *w, const float *bias, float *y, size_t cin,
+                                 size_t cout, size_t h, size_t width, size_t oy0, size_t oy1);
 
 // ---- Winograd F(4×4, 3×3) convolution, stride 1, padding 1 (winograd_ref.c, winograd_avx2.c) ------------
 // The h×w output of one image is covered by tiles_y = ceil(h/4) rows of tiles_x = ceil(w/4) tiles of 4×4

@@ -20,6 +20,18 @@ public enum BLAS {
             blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
     }
 
+    /// Runs `body` with OpenBLAS on one thread, so that workers of `ThreadPolicy.parallelFor` inside it can each
+    /// call `sgemm` at once on their own slices (small products: no hand-over to BLAS threads, no barrier per call).
+    /// Not reentrant, and `ThreadPolicy.setThreads` must not run meanwhile.
+    public static func withSingleThreadedCalls<R>(_ body: () throws -> R) rethrows -> R {
+        _ = configured
+        let threads = ThreadPolicy.threads
+        if threads == 1 { return try body() }
+        openblas_set_num_threads(1)
+        defer { openblas_set_num_threads(Int32(threads)) }
+        return try body()
+    }
+
     /// Applies the thread policy (and with it `selectKernels`) before the first GEMM.
     @usableFromInline static let configured: Void = { _ = ThreadPolicy.threads }()
 
@@ -47,6 +59,25 @@ public enum BLAS {
         unsafeBitCast(initialise, to: Hook.self)()
         unsetenv("OPENBLAS_CORETYPE")
         switchedCoreType = coreName
+    }
+
+    /// OpenBLAS's idle worker threads spin, calling sched_yield, for 2^28 cycles after each GEMM before they sleep.
+    /// Between GEMMs our own loops (transforms, norms, softmax) use the same cores, and the spinning threads took
+    /// about a fifth of the CPU time of a VAE decode on the 2-core machine. Unless the user set
+    /// OPENBLAS_THREAD_TIMEOUT, restart the thread server with the shortest spin OpenBLAS allows (2^4 cycles):
+    /// VAE decode at 512² measured 9.0 s instead of 9.3–10.4 s (alternating runs). Runs once, with `selectKernels`.
+    static func shortenThreadSpin() {
+        guard ProcessInfo.processInfo.environment["OPENBLAS_THREAD_TIMEOUT"] == nil,
+              let handle = dlopen(nil, RTLD_NOW),
+              let readEnvironment = dlsym(handle, "openblas_read_env"),
+              let shutdown = dlsym(handle, "blas_thread_shutdown_"),
+              let start = dlsym(handle, "blas_thread_init") else { return }
+        typealias Hook = @convention(c) () -> Int32
+        setenv("OPENBLAS_THREAD_TIMEOUT", "4", 1)
+        _ = unsafeBitCast(readEnvironment, to: Hook.self)()
+        unsetenv("OPENBLAS_THREAD_TIMEOUT")
+        _ = unsafeBitCast(shutdown, to: Hook.self)()
+        _ = unsafeBitCast(start, to: Hook.self)()
     }
 
     /// The kernel family OpenBLAS runs, e.g. "Haswell".

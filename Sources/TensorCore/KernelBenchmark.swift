@@ -1,4 +1,5 @@
-// Throughput of each C kernel's AVX2 twin against its portable reference twin (`lcm bench --kernels`).
+// Throughput of each C kernel's AVX2 (and, where there is one, AVX-512) twin against its portable reference twin
+// (`lcm bench --kernels`).
 // One thread, fixed shapes shaped like the UNet's (64x64 latent planes, 4096-key attention rows).
 import CKernels
 
@@ -12,13 +13,21 @@ public enum KernelBenchmark {
         public let avx2GelemPerSecond: Double?
         /// avx2 / reference throughput.
         public let speedup: Double?
+        /// nil when the kernel has no AVX-512 twin or the CPU lacks AVX-512.
+        public let avx512GelemPerSecond: Double?
     }
 
-    /// The ISA the dispatching entry points use in this process ("avx2+fma" or "reference").
+    /// The ISA the dispatching entry points use in this process ("avx512", "avx2+fma" or "reference").
     public static var dispatchedISA: String { String(cString: lcm_kernels_isa_name()) }
 
     /// Whether the AVX2 twins can run on this CPU.
     public static var avx2Available: Bool { lcm_cpu_has("avx2") != 0 && lcm_cpu_has("fma") != 0 }
+
+    /// Whether the AVX-512 twins can run on this CPU.
+    public static var avx512Available: Bool {
+        let flags: [String] = ["avx512f", "avx512dq", "avx512bw", "avx512vl"]
+        return avx2Available && flags.allSatisfy { lcm_cpu_has($0) != 0 }
+    }
 
     public static let defaultElements = 1 << 20
     public static let defaultRepeats = 11
@@ -33,8 +42,10 @@ public enum KernelBenchmark {
             let fast = avx2 ? seconds(kernel.avx2, repeats) : nil
             let refRate = Double(kernel.elements) / ref / 1e9
             let fastRate = fast.map { Double(kernel.elements) / $0 / 1e9 }
+            let wide = avx512Available ? kernel.avx512.map { seconds($0, repeats) } : nil
             return Row(name: kernel.name, elements: kernel.elements, referenceGelemPerSecond: refRate,
-                       avx2GelemPerSecond: fastRate, speedup: fastRate.map { $0 / refRate })
+                       avx2GelemPerSecond: fastRate, speedup: fastRate.map { $0 / refRate },
+                       avx512GelemPerSecond: wide.map { Double(kernel.elements) / $0 / 1e9 })
         }
     }
 
@@ -53,6 +64,7 @@ public enum KernelBenchmark {
         let elements: Int
         let reference: () -> Void
         let avx2: () -> Void
+        var avx512: (() -> Void)? = nil
     }
 
     /// Inputs and outputs of every kernel, allocated once (inputs in [-4, 4], like activations).
@@ -104,7 +116,7 @@ public enum KernelBenchmark {
                        reference: { lcm_bias_planes_f32_ref(y, b, planes, plane) },
                        avx2: { lcm_bias_planes_f32_avx2(y, b, planes, plane) }),
                 Kernel(name: "silu", elements: n, reference: { lcm_silu_f32_ref(x, y, n) },
-                       avx2: { lcm_silu_f32_avx2(x, y, n) }),
+                       avx2: { lcm_silu_f32_avx2(x, y, n) }, avx512: { lcm_silu_f32_avx512(x, y, n) }),
                 Kernel(name: "gelu", elements: n, reference: { lcm_gelu_f32_ref(x, y, n) },
                        avx2: { lcm_gelu_f32_avx2(x, y, n) }),
                 Kernel(name: "gelu_tanh", elements: n, reference: { lcm_gelu_tanh_f32_ref(x, y, n) },
@@ -115,14 +127,16 @@ public enum KernelBenchmark {
                        reference: { lcm_geglu_f32_ref(wide, y, rows, 1024) },
                        avx2: { lcm_geglu_f32_avx2(wide, y, rows, 1024) }),
                 Kernel(name: "softmax_rows [n/4096, 4096]", elements: attnRows * 4096,
-                       reference: { lcm_softmax_rows_f32_ref(y, attnRows, 4096, 0.125) },
-                       avx2: { lcm_softmax_rows_f32_avx2(y, attnRows, 4096, 0.125) }),
+                       reference: { lcm_softmax_rows_f32_ref(y, attnRows, 4096, 0.125, nil) },
+                       avx2: { lcm_softmax_rows_f32_avx2(y, attnRows, 4096, 0.125, nil) },
+                       avx512: { lcm_softmax_rows_f32_avx512(y, attnRows, 4096, 0.125, nil) }),
                 Kernel(name: "layernorm [n/320, 320]", elements: lnRows * 320,
                        reference: { lcm_layernorm_f32_ref(x, y, b, b, lnRows, 320, 1e-5) },
                        avx2: { lcm_layernorm_f32_avx2(x, y, b, b, lnRows, 320, 1e-5) }),
                 Kernel(name: "groupnorm+silu [8 ch, 64x64]", elements: planes / 8 * 8 * plane,
                        reference: { Self.groupNorm(lcm_groupnorm_group_f32_ref, x, y, b, planes, plane) },
-                       avx2: { Self.groupNorm(lcm_groupnorm_group_f32_avx2, x, y, b, planes, plane) }),
+                       avx2: { Self.groupNorm(lcm_groupnorm_group_f32_avx2, x, y, b, planes, plane) },
+                       avx512: { Self.groupNorm(lcm_groupnorm_group_f32_avx512, x, y, b, planes, plane) }),
                 Kernel(name: "upsample_nearest2x [32x32 -> 64x64]", elements: upPlanes * plane,
                        reference: { lcm_upsample_nearest2x_f32_ref(x, y, upPlanes, 32, 32) },
                        avx2: { lcm_upsample_nearest2x_f32_avx2(x, y, upPlanes, 32, 32) }),

@@ -6,7 +6,9 @@ let elementwiseGrain = 1 << 15
 
 @inline(__always)
 func parallelElements(_ count: Int, _ body: (Int, Int) -> Void) {
-    ThreadPolicy.parallelFor(count, minChunk: elementwiseGrain) { r in body(r.lowerBound, r.count) }
+    FlopCounter.measure("elementwise") {
+        ThreadPolicy.parallelFor(count, minChunk: elementwiseGrain) { r in body(r.lowerBound, r.count) }
+    }
 }
 
 private func checkSameShape(_ op: String, _ a: Tensor, _ b: Tensor) {
@@ -94,8 +96,10 @@ public func geglu(_ x: Tensor) -> Tensor {
     let src = x.data
     y.withUnsafeMutableBufferPointer { out in
         let dst = out.baseAddress!
+        FlopCounter.measure("geglu") {
         ThreadPolicy.parallelFor(rows, minChunk: max(1, elementwiseGrain / max(cols, 1))) { r in
             lcm_geglu_f32(src + r.lowerBound * last, dst + r.lowerBound * cols, r.count, cols)
+        }
         }
     }
     return y

@@ -14,8 +14,8 @@ public func linear(_ x: Tensor, weight: Weight, bias: Tensor? = nil) -> Tensor {
     let (outF, inF) = (weight.shape[0], weight.shape[1])
     if let bias { precondition(bias.shape == [outF], "linear: bias \(bias.shape) does not fit weight \(weight.shape)") }
     let rows = x.count / max(inF, 1)
-    FlopCounter.add(multiplyAccumulates: rows * outF * inF)
     var y = Tensor(uninitialized: Array(x.shape.dropLast()) + [outF])
+    FlopCounter.measure("linear", multiplyAccumulates: rows * outF * inF) {
     y.withUnsafeMutableBufferPointer { out in
         let c = out.baseAddress!
         weight.withFloat32 { w in
@@ -27,6 +27,7 @@ public func linear(_ x: Tensor, weight: Weight, bias: Tensor? = nil) -> Tensor {
                 lcm_bias_rows_f32(c + r.lowerBound * outF, bp, r.count, outF)
             }
         }
+    }
     }
     return y
 }

@@ -15,6 +15,7 @@ public func groupNorm(_ x: Tensor, groups: Int, weight: Tensor?, bias: Tensor?, 
     let src = x.data
     let gamma = weight?.data
     let beta = bias?.data
+    FlopCounter.measure("groupnorm") {
     y.withUnsafeMutableBufferPointer { out in
         let dst = out.baseAddress!
         ThreadPolicy.parallelFor(batch * groups) { r in
@@ -25,6 +26,7 @@ public func groupNorm(_ x: Tensor, groups: Int, weight: Tensor?, bias: Tensor?, 
                                         perGroup, plane, eps, fuseSilu ? 1 : 0)
             }
         }
+    }
     }
     return y
 }
@@ -37,12 +39,14 @@ public func layerNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float) -
     let rows = x.count / max(cols, 1)
     var y = Tensor(uninitialized: x.shape)
     let src = x.data
+    FlopCounter.measure("layernorm") {
     y.withUnsafeMutableBufferPointer { out in
         let dst = out.baseAddress!
         ThreadPolicy.parallelFor(rows, minChunk: 8) { r in
             lcm_layernorm_f32(src + r.lowerBound * cols, dst + r.lowerBound * cols, weight?.data, bias?.data,
                               r.count, cols, eps)
         }
+    }
     }
     return y
 }

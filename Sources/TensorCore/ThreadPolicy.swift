@@ -11,6 +11,7 @@ public enum ThreadPolicy {
         let fromEnv = ProcessInfo.processInfo.environment["LCM_THREADS"].flatMap { Int($0) }
         let n = fromEnv.map { max(1, $0) } ?? ProcessInfo.processInfo.activeProcessorCount
         BLAS.selectKernels()
+        BLAS.shortenThreadSpin()
         openblas_set_num_threads(Int32(n))
         return n
     }()

@@ -27,12 +27,15 @@ struct Bench: ParsableCommand {
     @Option(help: "Timed runs (the median is reported).") var repeats = 3
     @Option(help: "Threads for BLAS and kernels (default: LCM_THREADS or all cores).") var threads: Int?
     @Flag(help: "Time each C kernel's AVX2 twin against its portable reference twin.") var kernels = false
+    @Flag(help: "Also time each kind of operation (GEMM, convolution by path and map size, attention parts, norms) in the last run of each stage.")
+    var profile = false
     @Flag(help: "Print JSON instead of a table.") var json = false
 
     func run() throws {
         try runReportingErrors {
             if kernels { return try benchKernels(json: json) }
             if let threads { ThreadPolicy.setThreads(threads) }
+            FlopCounter.profiling = profile
             guard let which = BenchStage(rawValue: stage) else {
                 throw ValidationError("unknown stage '\(stage)' (text, unet, vae, all)")
             }
@@ -66,6 +69,11 @@ struct Bench: ParsableCommand {
                     print(String(format: "%-5@ median %8.3f s  %8.1f GFLOP  %7.1f GFLOP/s  (runs: %@)",
                                  r.stage as NSString, r.medianSeconds, r.gflop, r.gflopPerSecond,
                                  r.allSeconds.map { String(format: "%.3f", $0) }.joined(separator: ", ") as NSString))
+                    for row in r.profile {
+                        print(String(format: "      %-28@ %5d calls %8.3f s %5.1f %%  %8.1f GFLOP/s", row.kind as NSString,
+                                     row.calls, row.seconds, 100 * row.seconds / r.allSeconds.last!,
+                                     row.seconds > 0 ? row.gflop / row.seconds : 0))
+                    }
                 }
             }
             let rss = peakRSSBytes()
@@ -102,10 +110,11 @@ func benchKernels(json: Bool) throws {
         return
     }
     print("kernels dispatch to \(KernelBenchmark.dispatchedISA); one thread, median of \(KernelBenchmark.defaultRepeats) calls")
-    let header = ["kernel", "elements", "ref Gelem/s", "avx2 Gelem/s", "speed-up"]
+    let header = ["kernel", "elements", "ref Gelem/s", "avx2 Gelem/s", "speed-up", "avx512 Gelem/s"]
     let table = rows.map { row in
         [row.name, String(row.elements), fixed(row.referenceGelemPerSecond, 3),
-         row.avx2GelemPerSecond.map { fixed($0, 3) } ?? "n/a", row.speedup.map { fixed($0, 1) + "x" } ?? "n/a"]
+         row.avx2GelemPerSecond.map { fixed($0, 3) } ?? "n/a", row.speedup.map { fixed($0, 1) + "x" } ?? "n/a",
+         row.avx512GelemPerSecond.map { fixed($0, 3) } ?? "-"]
     }
     let widths = header.indices.map { c in ([header] + table).map { $0[c].count }.max() ?? 0 }
     for line in [header] + table {

@@ -14,9 +14,15 @@ struct StageResult: Encodable {
     let medianSeconds: Double
     let allSeconds: [Double]
     let gflop: Double
+    /// Per kind of operation, of the last timed run, slowest first (empty unless profiling).
+    let profile: [ProfileRow]
     var gflopPerSecond: Double { gflop / medianSeconds }
 
-    enum CodingKeys: String, CodingKey { case stage, medianSeconds, allSeconds, gflop, gflopPerSecond }
+    struct ProfileRow: Encodable {
+        let kind: String, calls: Int, seconds: Double, gflop: Double
+    }
+
+    enum CodingKeys: String, CodingKey { case stage, medianSeconds, allSeconds, gflop, gflopPerSecond, profile }
     func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(stage, forKey: .stage)
@@ -24,6 +30,7 @@ struct StageResult: Encodable {
         try c.encode(allSeconds, forKey: .allSeconds)
         try c.encode(gflop, forKey: .gflop)
         try c.encode(gflopPerSecond, forKey: .gflopPerSecond)
+        if !profile.isEmpty { try c.encode(profile, forKey: .profile) }
     }
 }
 
@@ -101,7 +108,11 @@ struct StageBench {
         let sorted = times.sorted()
         let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2]
             : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-        return StageResult(stage: stage.rawValue, medianSeconds: median, allSeconds: times, gflop: flop / 1e9)
+        let profile = FlopCounter.profile.map {
+            StageResult.ProfileRow(kind: $0.key, calls: $0.value.calls, seconds: $0.value.seconds, gflop: $0.value.flop / 1e9)
+        }.sorted { $0.seconds > $1.seconds }
+        return StageResult(stage: stage.rawValue, medianSeconds: median, allSeconds: times, gflop: flop / 1e9,
+                           profile: profile)
     }
 }
 

@@ -1,7 +1,8 @@
-// Parity of the AVX2 kernel twins (Kernels/avx2.c) with the portable reference twins (Kernels/ref.c), and the
-// reference twins themselves against hand-computed values.
+// Parity of the AVX2 and AVX-512 kernel twins (Kernels/avx2.c, avx512.c) with the portable reference twins
+// (Kernels/ref.c), and the reference twins themselves against hand-computed values.
 import CKernels
 import Testing
+import TensorCore
 import TestSupport
 
 
@@ -74,6 +75,76 @@ private func report(_ kernel: String, _ worst: Double) {
 typealias KernelUnary = (UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int) -> Void
 
 private let cpuHasAVX2FMA = lcm_cpu_has("avx2") != 0 && lcm_cpu_has("fma") != 0
+private let cpuHasAVX512 = KernelBenchmark.avx512Available
+
+/// A fast activation twin against its reference on every length, in place too.
+private func checkActivation(_ name: String, _ ref: KernelUnary, _ fast: KernelUnary) {
+    var rng = SplitMix64(state: 3)
+    var worst = 0.0
+    for n in lengths {
+        let x = Floats(wideValues(n, &rng))
+        let r = Floats(count: n), a = Floats(count: n)
+        ref(x.p, r.p, n)
+        fast(x.p, a.p, n)
+        #expect(a.bits.trailerIntact, "\(name) n=\(n) wrote past the end")
+        worst = max(worst, worstRelativeError(a.array, r.array, floor: KernelParityTests.activationFloor))
+        fast(x.p, x.p, n)  // y may alias x
+        #expect(x.bits.array == a.bits.array, "\(name) n=\(n) in place")
+    }
+    report(name, worst)
+    #expect(worst <= KernelParityTests.bound, "\(name)")
+}
+
+private typealias SoftmaxKernel = (UnsafeMutablePointer<Float>?, Int, Int, Float, UnsafeMutablePointer<Float>?) -> Void
+
+/// A fast softmax twin against the reference on every length, normalised and unnormalised with sums.
+private func checkSoftmax(_ name: String, _ fast: SoftmaxKernel) {
+    var rng = SplitMix64(state: 5)
+    var worst = 0.0
+    for n in lengths {
+        // attention-like rows, and rows spread so far that most terms underflow
+        for (range, scale) in [(Float(-12)...12, Float(1)), (-300...300, 0.37)] {
+            let values = uniform(2 * n, range, &rng)
+            let r = Floats(values), a = Floats(values)
+            lcm_softmax_rows_f32_ref(r.p, 2, n, scale, nil)
+            fast(a.p, 2, n, scale, nil)
+            #expect(a.bits.trailerIntact, "\(name) n=\(n) wrote past the end")
+            worst = max(worst, worstRelativeError(a.array, r.array, floor: KernelParityTests.normalFloor))
+            let ru = Floats(values), au = Floats(values)
+            var sumsR: [Float] = [0, 0], sumsA: [Float] = [0, 0]
+            lcm_softmax_rows_f32_ref(ru.p, 2, n, scale, &sumsR)
+            fast(au.p, 2, n, scale, &sumsA)
+            #expect(au.bits.trailerIntact, "unnormalised \(name) n=\(n) wrote past the end")
+            worst = max(worst, worstRelativeError(au.array, ru.array, floor: KernelParityTests.normalFloor))
+            worst = max(worst, worstRelativeError(sumsA, sumsR, floor: KernelParityTests.normalFloor))
+        }
+    }
+    report(name, worst)
+    #expect(worst <= KernelParityTests.bound)
+}
+
+private typealias GroupNormKernel = (UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, UnsafePointer<Float>?,
+                                     UnsafePointer<Float>?, Int, Int, Float, Int32) -> Void
+
+/// A fast GroupNorm twin against the reference: three channels of every plane length, with and without
+/// gamma, beta and the fused SiLU.
+private func checkGroupNorm(_ name: String, _ fast: GroupNormKernel) {
+    var rng = SplitMix64(state: 7)
+    var worst = 0.0
+    for n in lengths {
+        let x = Floats(uniform(3 * n, -3...7, &rng))
+        let gamma = Floats(uniform(3, -2...2, &rng)), beta = Floats(uniform(3, -1...1, &rng))
+        let g = n % 3 == 0 ? nil : gamma.p, b = n % 3 == 1 ? nil : beta.p
+        let silu: Int32 = n % 2 == 0 ? 1 : 0
+        let r = Floats(count: 3 * n), a = Floats(count: 3 * n)
+        lcm_groupnorm_group_f32_ref(x.p, r.p, g, b, 3, n, 1e-6, silu)
+        fast(x.p, a.p, g, b, 3, n, 1e-6, silu)
+        #expect(a.bits.trailerIntact, "\(name) n=\(n) wrote past the end")
+        worst = max(worst, worstRelativeError(a.array, r.array, floor: KernelParityTests.normalFloor))
+    }
+    report(name, worst)
+    #expect(worst <= KernelParityTests.bound)
+}
 
 @Suite struct KernelParityTests {
     /// Bound for kernels that approximate exp/erf: |a - r| <= 1e-6 * max(|r|, floor).
@@ -150,21 +221,7 @@ private let cpuHasAVX2FMA = lcm_cpu_has("avx2") != 0 && lcm_cpu_has("fma") != 0
 
         @Test(arguments: Activation.allCases)
         func activationsWithinBound(_ activation: Activation) {
-            let (name, (ref, avx2)) = (activation.rawValue, activation.twins)
-            var rng = SplitMix64(state: 3)
-            var worst = 0.0
-            for n in lengths {
-                let x = Floats(wideValues(n, &rng))
-                let r = Floats(count: n), a = Floats(count: n)
-                ref(x.p, r.p, n)
-                avx2(x.p, a.p, n)
-                #expect(a.bits.trailerIntact, "\(name) n=\(n) wrote past the end")
-                worst = max(worst, worstRelativeError(a.array, r.array, floor: KernelParityTests.activationFloor))
-                avx2(x.p, x.p, n)  // y may alias x
-                #expect(x.bits.array == a.bits.array, "\(name) n=\(n) in place")
-            }
-            report(name, worst)
-            #expect(worst <= KernelParityTests.bound, "\(name)")
+            checkActivation(activation.rawValue, activation.twins.0, activation.twins.1)
         }
 
         @Test func gegluWithinBound() {
@@ -184,23 +241,7 @@ private let cpuHasAVX2FMA = lcm_cpu_has("avx2") != 0 && lcm_cpu_has("fma") != 0
             #expect(worst <= KernelParityTests.bound)
         }
 
-        @Test func softmaxWithinBound() {
-            var rng = SplitMix64(state: 5)
-            var worst = 0.0
-            for n in lengths {
-                // attention-like rows, and rows spread so far that most terms underflow
-                for (range, scale) in [(Float(-12)...12, Float(1)), (-300...300, 0.37)] {
-                    let values = uniform(2 * n, range, &rng)
-                    let r = Floats(values), a = Floats(values)
-                    lcm_softmax_rows_f32_ref(r.p, 2, n, scale)
-                    lcm_softmax_rows_f32_avx2(a.p, 2, n, scale)
-                    #expect(a.bits.trailerIntact, "softmax n=\(n) wrote past the end")
-                    worst = max(worst, worstRelativeError(a.array, r.array, floor: KernelParityTests.normalFloor))
-                }
-            }
-            report("softmax_rows", worst)
-            #expect(worst <= KernelParityTests.bound)
-        }
+        @Test func softmaxWithinBound() { checkSoftmax("softmax_rows", lcm_softmax_rows_f32_avx2) }
 
         @Test func layerNormWithinBound() {
             var rng = SplitMix64(state: 6)
@@ -219,23 +260,7 @@ private let cpuHasAVX2FMA = lcm_cpu_has("avx2") != 0 && lcm_cpu_has("fma") != 0
             #expect(worst <= KernelParityTests.bound)
         }
 
-        @Test func groupNormWithinBound() {
-            var rng = SplitMix64(state: 7)
-            var worst = 0.0
-            for n in lengths {
-                let x = Floats(uniform(3 * n, -3...7, &rng))
-                let gamma = Floats(uniform(3, -2...2, &rng)), beta = Floats(uniform(3, -1...1, &rng))
-                let g = n % 3 == 0 ? nil : gamma.p, b = n % 3 == 1 ? nil : beta.p
-                let silu: Int32 = n % 2 == 0 ? 1 : 0
-                let r = Floats(count: 3 * n), a = Floats(count: 3 * n)
-                lcm_groupnorm_group_f32_ref(x.p, r.p, g, b, 3, n, 1e-6, silu)
-                lcm_groupnorm_group_f32_avx2(x.p, a.p, g, b, 3, n, 1e-6, silu)
-                #expect(a.bits.trailerIntact, "groupnorm n=\(n) wrote past the end")
-                worst = max(worst, worstRelativeError(a.array, r.array, floor: KernelParityTests.normalFloor))
-            }
-            report("groupnorm_group", worst)
-            #expect(worst <= KernelParityTests.bound)
-        }
+        @Test func groupNormWithinBound() { checkGroupNorm("groupnorm_group", lcm_groupnorm_group_f32_avx2) }
 
         @Test func upsampleIsBitExact() {
             var rng = SplitMix64(state: 8)
@@ -275,6 +300,13 @@ private let cpuHasAVX2FMA = lcm_cpu_has("avx2") != 0 && lcm_cpu_has("fma") != 0
         }
     }
 
+    /// The AVX-512 twins (Kernels/avx512.c) of the exp-bound kernels, to the same bounds.
+    @Suite(.enabled(if: cpuHasAVX512)) struct AVX512MatchesReference {
+        @Test func siluWithinBound() { checkActivation("silu avx512", lcm_silu_f32_ref, lcm_silu_f32_avx512) }
+        @Test func softmaxWithinBound() { checkSoftmax("softmax_rows avx512", lcm_softmax_rows_f32_avx512) }
+        @Test func groupNormWithinBound() { checkGroupNorm("groupnorm_group avx512", lcm_groupnorm_group_f32_avx512) }
+    }
+
     @Suite struct ReferenceValues {
         /// |a - e| <= tolerance * |e| elementwise.
         func expectClose(_ a: [Float], _ e: [Double], _ tolerance: Double, _ what: String) {
@@ -307,14 +339,17 @@ private let cpuHasAVX2FMA = lcm_cpu_has("avx2") != 0 && lcm_cpu_has("fma") != 0
 
         @Test func softmaxRows() {
             var known: [Float] = [1, 2, 3]
-            lcm_softmax_rows_f32_ref(&known, 1, 3, 1)
+            lcm_softmax_rows_f32_ref(&known, 1, 3, 1, nil)
             expectClose(known, [0.090030573170380458, 0.24472847105479765, 0.66524095577482189], 3e-7, "softmax")
             var equal: [Float] = [0, 0, 0, 0, 7, 7, 7, 7]  // two rows of four equal logits
-            lcm_softmax_rows_f32_ref(&equal, 2, 4, 1)
+            lcm_softmax_rows_f32_ref(&equal, 2, 4, 1, nil)
             expectClose(equal, [Double](repeating: 0.25, count: 8), 3e-7, "softmax of equal logits")
             var scaled: [Float] = [0, 0.5493061443340549, 0]  // scale 2 makes the logits [0, ln 3, 0]
-            lcm_softmax_rows_f32_ref(&scaled, 1, 3, 2)
+            lcm_softmax_rows_f32_ref(&scaled, 1, 3, 2, nil)
             expectClose(scaled, [0.2, 0.6, 0.2], 3e-7, "scaled softmax")
+            var unnormalised: [Float] = [0, 0.5493061443340549, 0], sum: Float = 0  // exp([0, ln 3, 0] − ln 3)
+            lcm_softmax_rows_f32_ref(&unnormalised, 1, 3, 2, &sum)
+            expectClose(unnormalised + [sum], [1.0 / 3, 1, 1.0 / 3, 5.0 / 3], 3e-7, "unnormalised softmax and sum")
         }
 
         @Test func layerNormAndGroupNorm() {

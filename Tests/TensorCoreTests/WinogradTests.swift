@@ -1,6 +1,6 @@
 // Winograd F(4×4, 3×3) convolution: the AVX2 transform twins (Kernels/winograd_avx2.c) against the reference
 // twins (bit for bit, odd sizes, writes outside the target region), and conv2d's Winograd path against a direct
-// convolution in double precision and against the im2col path.
+// convolution in double precision and against the im2col path; likewise the direct kernel for few outputs.
 import CKernels
 import Foundation
 import Testing
@@ -88,6 +88,31 @@ private func errors(_ got: [Float], _ want: [Double]) -> (abs: Double, rel: Doub
                 #expect(bits(avx) == bits(ref), "weight transform \(cout)×\(cin)")
                 #expect((0..<ref.count).allSatisfy { ($0 % pointStride < rows * cin) != ref[$0].isNaN },
                         "weight transform \(cout)×\(cin) wrote outside its matrices or left entries unwritten")
+            }
+        }
+
+        /// The AVX2 direct-convolution twin against the reference twin on row ranges of odd sizes, with sentinels
+        /// around the rows it must write (the twins differ by FMA rounding only).
+        @Test func directConvolutionMatchesReference() {
+            var rng = SplitMix64(state: 11)
+            for (h, w) in WinogradTests.sizes {
+                for cout in 1...8 {
+                    let cin = 1 + (h * w + cout) % 11
+                    let x = uniform(cin * h * w, 1, &rng), weight = uniform(cout * cin * 9, 0.3, &rng)
+                    let bias: [Float]? = cout % 3 == 0 ? nil : uniform(cout, 0.5, &rng)
+                    let (oy0, oy1) = (h / 3, h - h / 4)
+                    var r = [Float](repeating: sentinel, count: cout * h * w), a = r
+                    bias.withUnsafeBufferPointer { b in
+                        lcm_conv3x3_direct_f32_ref(x, weight, b, &r, cin, cout, h, w, oy0, oy1)
+                        lcm_conv3x3_direct_f32_avx2(x, weight, b, &a, cin, cout, h, w, oy0, oy1)
+                    }
+                    for i in r.indices where r[i].isNaN || a[i].isNaN {
+                        #expect(r[i].bitPattern == a[i].bitPattern, "direct \(cout)×\(cin) \(h)×\(w): element \(i)")
+                    }
+                    let scale = r.filter { !$0.isNaN }.map { abs(Double($0)) }.max() ?? 0
+                    let worst = zip(r, a).filter { !$0.0.isNaN }.map { abs(Double($0.0) - Double($0.1)) }.max() ?? 0
+                    #expect(worst <= 1e-6 * max(scale, 1e-30), "direct \(cout)×\(cin) \(h)×\(w): \(worst)")
+                }
             }
         }
 
@@ -199,6 +224,31 @@ private func errors(_ got: [Float], _ want: [Double]) -> (abs: Double, rel: Doub
         print(line)
     }
 
+    /// The direct kernel for few output channels: conv2d's direct path against the double-precision convolution and
+    /// im2col, for every output count 1...8, odd sizes (single rows and columns, every tail of an 8-pixel chunk).
+    @Test(arguments: [
+        [1, 1, 1, 1, 1], [1, 3, 2, 1, 9], [2, 5, 3, 7, 1], [1, 16, 4, 5, 13], [1, 7, 5, 9, 16], [2, 9, 6, 3, 17],
+        [1, 33, 7, 11, 23], [1, 128, 8, 12, 70], [1, 320, 4, 16, 16],
+    ])
+    func directMatchesDoubleAndIm2col(shape: [Int]) {
+        let (batch, cin, cout, h, w) = (shape[0], shape[1], shape[2], shape[3], shape[4])
+        var rng = SplitMix64(state: UInt64(cin * 100 + cout * 10 + w))
+        let x = Tensor(shape: [batch, cin, h, w], values: uniform(batch * cin * h * w, 1, &rng))
+        let weight = Tensor(shape: [cout, cin, 3, 3],
+                            values: uniform(cout * cin * 9, Float(1 / (3 * Double(cin).squareRoot())), &rng))
+        let bias = cout % 2 == 0 ? nil : Tensor(shape: [cout], values: uniform(cout, 0.5, &rng))
+        let direct = conv2d(x, weight: weight, bias: bias, stride: 1, padding: .same(1), algorithm: .direct)
+        let im2col = conv2d(x, weight: weight, bias: bias, stride: 1, padding: .same(1), algorithm: .im2col)
+        let (dAbs, dRel) = errors(direct.scalars, directConv(x, weight, bias))
+        let (_, vsIm2col) = errors(direct.scalars, im2col.scalars.map(Double.init))
+        print("direct \(shape): vs double abs \(dAbs) rel \(dRel); vs im2col rel \(vsIm2col)")
+        #expect(direct.shape == [batch, cout, h, w])
+        // one float accumulator per output over cin·9 terms (2880 at 320 channels): 1.1e-6 measured at the
+        // largest sizes, where im2col's blocked GEMM sums reach 1e-6
+        #expect(dRel <= 4e-6, "direct \(shape): \(dRel) of the largest output")
+        #expect(vsIm2col <= 4e-6, "direct vs im2col \(shape): \(vsIm2col)")
+    }
+
     @Test func automaticChoice() {
         let forced = ProcessInfo.processInfo.environment["LCM_CONV"] == "im2col"
         let choose = { (input: [Int], weight: [Int], stride: Int, padding: Int) in
@@ -209,7 +259,10 @@ private func errors(_ got: [Float], _ want: [Double]) -> (abs: Double, rel: Doub
         #expect(choose([1, 320, 64, 64], [320, 320, 3, 3], 2, 1) == .im2col)  // strided
         #expect(choose([1, 320, 64, 64], [320, 320, 3, 3], 1, 0) == .im2col)  // unpadded
         #expect(choose([1, 4, 64, 64], [320, 4, 3, 3], 1, 1) == .im2col)  // few input channels
-        #expect(choose([1, 320, 64, 64], [3, 320, 3, 3], 1, 1) == .im2col)  // few output channels
+        #expect(choose([1, 320, 64, 64], [3, 320, 3, 3], 1, 1) == (forced ? .im2col : .direct))  // few outputs
+        #expect(choose([1, 128, 64, 64], [8, 128, 3, 3], 1, 1) == (forced ? .im2col : .direct))
+        #expect(choose([1, 128, 64, 64], [9, 128, 3, 3], 1, 1) == .im2col)
+        #expect(choose([1, 128, 64, 64], [3, 128, 3, 3], 2, 1) == .im2col)  // strided: not for the direct kernel
         #expect(choose([1, 1280, 8, 8], [1280, 1280, 3, 3], 1, 1) == .im2col)  // 4 tiles: weight-bound GEMMs
         #expect(choose([1, 320, 64, 64], [320, 320, 1, 1], 1, 0) == .im2col)
     }
