@@ -165,8 +165,10 @@ public final class LatentConsistencyModelPipeline: @unchecked Sendable {
         }
 
         // 4. Decode the last denoised latents. The UNet's and text encoder's mapped weights leave the resident set
-        // first (they stay in the page cache): the decode's large activations then add to the VAE's weights only.
+        // first (they stay in the page cache), and so do the UNet's kept activation buffers: the decode's large
+        // activations then add to the VAE's weights only.
         SafeTensorsFile.releaseResidentPages()
+        StoragePool.drain()
         t0 = Date()
         let decoded = decode(denoised)  // [B, 3, H, W]
         timings.vaeDecode = Date().timeIntervalSince(t0)

@@ -3,7 +3,7 @@
 // view into memory owned by someone else (a memory-mapped weights file); writing to a view copies it first.
 import Foundation
 
-/// Float32 storage shared between tensor copies.
+/// Float32 storage shared between tensor copies; owned memory comes from and goes back to `StoragePool`.
 public final class TensorStorage: @unchecked Sendable {
     public let pointer: UnsafeMutablePointer<Float>
     public let count: Int
@@ -13,7 +13,7 @@ public final class TensorStorage: @unchecked Sendable {
     /// Owned, uninitialised memory for `count` floats.
     init(uninitializedCount count: Int) {
         self.count = count
-        self.pointer = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+        self.pointer = StoragePool.allocate(count)
         self.owner = nil
     }
 
@@ -27,7 +27,7 @@ public final class TensorStorage: @unchecked Sendable {
     var isView: Bool { owner != nil }
 
     deinit {
-        if owner == nil { pointer.deallocate() }
+        if owner == nil { StoragePool.release(pointer, count: count) }
     }
 }
 
