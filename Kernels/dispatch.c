@@ -99,3 +99,7 @@ void lcm_conv3x3_direct_f32(const float *x, const float *w, const float *b, floa
                             size_t h, size_t width, size_t oy0, size_t oy1) {
     PICK(lcm_conv3x3_direct_f32)(x, w, b, y, cin, cout, h, width, oy0, oy1);
 }
+void lcm_attention_rows_f32(const float *q, size_t ldq, const float *kb, const float *vp, float *o, size_t ldo,
+                            size_t rows, size_t nk, size_t d, size_t dv, float scale, float *scratch) {
+    PICK3(lcm_attention_rows_f32)(q, ldq, kb, vp, o, ldo, rows, nk, d, dv, scale, scratch);
+}

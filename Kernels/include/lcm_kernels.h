@@ -21,7 +21,7 @@ typedef enum { LCM_ISA_REF = 0, LCM_ISA_AVX2 = 1, LCM_ISA_AVX512 = 2 } lcm_isa;
 /// The ISA the dispatching entry points use (decided once: AVX-512 F/DQ/BW/VL with AVX2+FMA present →
 /// LCM_ISA_AVX512, else AVX2+FMA present → LCM_ISA_AVX2; LCM_KERNELS=avx2 caps the choice at AVX2,
 /// LCM_KERNELS=reference forces the portable twins). Under LCM_ISA_AVX512 the operations without an `_avx512`
-/// twin (all but softmax_rows, silu and groupnorm_group) use their AVX2 twin.
+/// twin (all but softmax_rows, silu, groupnorm_group and attention_rows) use their AVX2 twin.
 lcm_isa lcm_kernels_isa(void);
 /// "avx512", "avx2+fma" or "reference".
 const char *lcm_kernels_isa_name(void);
@@ -139,6 +139,31 @@ void lcm_conv3x3_direct_f32_ref(const float *x, const float *w, const float *bia
                                 size_t cout, size_t h, size_t width, size_t oy0, size_t oy1);
 void lcm_conv3x3_direct_f32_avx2(const float *x, const float *w, const float *bias, float *y, size_t cin,
                                  size_t cout, size_t h, size_t width, size_t oy0, size_t oy1);
+
+// ---- fused attention (ref.c, attention_simd.c) ------------------------------------------------------------
+/// Packs one head's keys and values for lcm_attention_rows_f32: k [nk, d] and v [nk, dv] rows at strides ldk and
+/// ldv → kb, blocks of 32 keys [ceil(nk/32)][d][32] (key j, component c at ((j/32)·d + c)·32 + j%32), and vp,
+/// rows of dvp = ceil(dv/16)·16 floats; the padding (keys past nk, columns past dv) is zero.
+/// Sizes: lcm_attention_packed_keys(nk, d) and lcm_attention_packed_values(nk, dv) floats.
+void lcm_attention_pack_f32(const float *k, size_t ldk, const float *v, size_t ldv, size_t nk, size_t d, size_t dv,
+                            float *kb, float *vp);
+size_t lcm_attention_packed_keys(size_t nk, size_t d);
+size_t lcm_attention_packed_values(size_t nk, size_t dv);
+/// Floats of scratch lcm_attention_rows_f32 needs for nk keys and head sizes d, dv.
+size_t lcm_attention_scratch_floats(size_t nk, size_t d, size_t dv);
+/// Softmax attention of `rows` query rows of one head: o[i, :dv] = Σ_j softmax_j(scale · q[i]·k[j]) · v[j, :dv],
+/// q rows at stride ldq (d floats used), o rows at stride ldo (dv floats written), keys and values packed by
+/// lcm_attention_pack_f32. S = Q·Kᵀ (summed over c in order), softmax_rows with sums, P·V (summed over j in
+/// order), divided by the sums. The reference twin uses the first nk floats of the scratch.
+void lcm_attention_rows_f32(const float *q, size_t ldq, const float *kb, const float *vp, float *o, size_t ldo,
+                            size_t rows, size_t nk, size_t d, size_t dv, float scale, float *scratch);
+void lcm_attention_rows_f32_ref(const float *q, size_t ldq, const float *kb, const float *vp, float *o, size_t ldo,
+                                size_t rows, size_t nk, size_t d, size_t dv, float scale, float *scratch);
+void lcm_attention_rows_f32_avx2(const float *q, size_t ldq, const float *kb, const float *vp, float *o, size_t ldo,
+                                 size_t rows, size_t nk, size_t d, size_t dv, float scale, float *scratch);
+void lcm_attention_rows_f32_avx512(const float *q, size_t ldq, const float *kb, const float *vp, float *o,
+                                   size_t ldo, size_t rows, size_t nk, size_t d, size_t dv, float scale,
+                                   float *scratch);
 
 // ---- Winograd F(4×4, 3×3) convolution, stride 1, padding 1 (winograd_ref.c, winograd_avx2.c) ------------
 // The h×w output of one image is covered by tiles_y = ceil(h/4) rows of tiles_x = ceil(w/4) tiles of 4×4
