@@ -109,30 +109,31 @@ void lcm_softmax_rows_f32_avx512(float *x, size_t rows, size_t cols, float scale
 void lcm_groupnorm_group_f32_avx512(const float *x, float *y, const float *gamma, const float *beta,
                                     size_t channels, size_t plane, float eps, int fuse_silu) {
     const size_t n = channels * plane;
-    // two passes in double, like the reference
-    __m512d acc = _mm512_setzero_pd();
+    // one pass, as norm_stats_one_pass in avx2.c: sums of x − x[0] and of its square in double
+    const double shift = x[0];
+    const __m512d vshift = _mm512_set1_pd(shift);
+    __m512d s0 = _mm512_setzero_pd(), s1 = _mm512_setzero_pd(), q0 = _mm512_setzero_pd(), q1 = _mm512_setzero_pd();
     size_t i = 0;
-    for (; i + 16 <= n; i += 16) acc = add_widened16(acc, _mm512_loadu_ps(x + i));
-    double sum = hsum8d(acc);
-    for (; i < n; i++) sum += x[i];
-    const double mean = sum / (double)n;
-    const __m512d vmean = _mm512_set1_pd(mean);
-    __m512d sq0 = _mm512_setzero_pd(), sq1 = _mm512_setzero_pd();
-    for (i = 0; i + 16 <= n; i += 16) {
+    for (; i + 16 <= n; i += 16) {
         __m512 v = _mm512_loadu_ps(x + i);
-        __m512d d0 = _mm512_sub_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(v)), vmean);
+        __m512d d0 = _mm512_sub_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(v)), vshift);
         __m512d d1 = _mm512_sub_pd(
-            _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))), vmean);
-        sq0 = _mm512_fmadd_pd(d0, d0, sq0);
-        sq1 = _mm512_fmadd_pd(d1, d1, sq1);
+            _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))), vshift);
+        s0 = _mm512_add_pd(s0, d0);
+        s1 = _mm512_add_pd(s1, d1);
+        q0 = _mm512_fmadd_pd(d0, d0, q0);
+        q1 = _mm512_fmadd_pd(d1, d1, q1);
     }
-    double sq = hsum8d(_mm512_add_pd(sq0, sq1));
+    double sum = hsum8d(_mm512_add_pd(s0, s1)), sq = hsum8d(_mm512_add_pd(q0, q1));
     for (; i < n; i++) {
-        double d = x[i] - mean;
+        double d = x[i] - shift;
+        sum += d;
         sq += d * d;
     }
+    const double var = (sq - sum * sum / (double)n) / (double)n;
+    const double mean = shift + sum / (double)n;
     const __m512 vm = splat16((float)mean);
-    const float inv = (float)(1.0 / sqrt(sq / (double)n + eps));
+    const float inv = (float)(1.0 / sqrt((var > 0 ? var : 0) + eps));
     for (size_t c = 0; c < channels; c++) {
         const __m512 g = splat16((gamma ? gamma[c] : 1.0f) * inv), b = splat16(beta ? beta[c] : 0.0f);
         const float *in = x + c * plane;
