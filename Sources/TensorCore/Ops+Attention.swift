@@ -29,46 +29,51 @@ public func attention(query q: Tensor, key k: Tensor, value v: Tensor, heads: In
     let (nk, vDim) = (k.shape[1], v.shape[2])
     let (d, dv) = (qkDim / heads, vDim / heads)
     let s = scale ?? 1 / Float(d).squareRoot()
-    let block = max(1, min(nq, scoreBlockFloats / max(nk, 1)))
-    let blocksPerHead = (nq + block - 1) / block
     var out = Tensor(uninitialized: [batch, nq, vDim])
-    if !causal {
-        FlopCounter.measure("attention", multiplyAccumulates: batch * heads * nq * nk * (d + dv)) {
+    FlopCounter.measure("attention \(nq)×\(nk)", multiplyAccumulates: batch * heads * nq * nk * (d + dv)) {
+        if causal {
+            causalAttention(q, k, v, heads: heads, scale: s, into: &out)
+        } else {
             fusedAttention(q, k, v, heads: heads, scale: s, into: &out)
         }
-        return out
     }
-    FlopCounter.measure("attention", multiplyAccumulates: batch * heads * nq * nk * (d + dv)) {
-        out.withUnsafeMutableBufferPointer { buf in
-            let o = buf.baseAddress!
-            BLAS.withSingleThreadedCalls {
-                ThreadPolicy.parallelFor(batch * heads * blocksPerHead) { items in
-                    let scores = UnsafeMutablePointer<Float>.allocate(capacity: block * nk + block)
-                    defer { scores.deallocate() }
-                    let sums = scores + block * nk
-                    for item in items {
-                        let (bh, qb) = item.quotientAndRemainder(dividingBy: blocksPerHead)
-                        let (b, h) = bh.quotientAndRemainder(dividingBy: heads)
-                        let q0 = qb * block, rows = min(block, nq - q0)
-                        let kBase = k.data + b * nk * qkDim + h * d
-                        let vBase = v.data + b * nk * vDim + h * dv
-                        let oBase = o + b * nq * vDim + q0 * vDim + h * dv
-                        BLAS.sgemm(transB: true, m: rows, n: nk, k: d, a: q.data + b * nq * qkDim + q0 * qkDim + h * d,
-                                   lda: qkDim, b: kBase, ldb: qkDim, c: scores, ldc: nk)
-                        if causal {
-                            for i in 0..<rows where q0 + i + 1 < nk {
-                                (scores + i * nk + q0 + i + 1).update(repeating: -.infinity, count: nk - q0 - i - 1)
-                            }
-                        }
-                        lcm_softmax_rows_f32(scores, rows, nk, s, sums)
-                        BLAS.sgemm(m: rows, n: dv, k: nk, a: scores, lda: nk, b: vBase, ldb: vDim, c: oBase, ldc: vDim)
-                        for i in 0..<rows { lcm_scale_f32(oBase + i * vDim, 1 / sums[i], oBase + i * vDim, dv) }
+    return out
+}
+
+/// The attention with key j > query i masked, through BLAS; `out` is [B, Nq, H·dv].
+private func causalAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor, heads: Int, scale s: Float,
+                             into out: inout Tensor) {
+    let (batch, nq, qkDim) = (q.shape[0], q.shape[1], q.shape[2])
+    let (nk, vDim) = (k.shape[1], v.shape[2])
+    let (d, dv) = (qkDim / heads, vDim / heads)
+    let block = max(1, min(nq, scoreBlockFloats / max(nk, 1)))
+    let blocksPerHead = (nq + block - 1) / block
+    out.withUnsafeMutableBufferPointer { buf in
+        let o = buf.baseAddress!
+        BLAS.withSingleThreadedCalls {
+            ThreadPolicy.parallelFor(batch * heads * blocksPerHead) { items in
+                let scores = UnsafeMutablePointer<Float>.allocate(capacity: block * nk + block)
+                defer { scores.deallocate() }
+                let sums = scores + block * nk
+                for item in items {
+                    let (bh, qb) = item.quotientAndRemainder(dividingBy: blocksPerHead)
+                    let (b, h) = bh.quotientAndRemainder(dividingBy: heads)
+                    let q0 = qb * block, rows = min(block, nq - q0)
+                    let kBase = k.data + b * nk * qkDim + h * d
+                    let vBase = v.data + b * nk * vDim + h * dv
+                    let oBase = o + b * nq * vDim + q0 * vDim + h * dv
+                    BLAS.sgemm(transB: true, m: rows, n: nk, k: d, a: q.data + b * nq * qkDim + q0 * qkDim + h * d,
+                               lda: qkDim, b: kBase, ldb: qkDim, c: scores, ldc: nk)
+                    for i in 0..<rows where q0 + i + 1 < nk {
+                        (scores + i * nk + q0 + i + 1).update(repeating: -.infinity, count: nk - q0 - i - 1)
                     }
+                    lcm_softmax_rows_f32(scores, rows, nk, s, sums)
+                    BLAS.sgemm(m: rows, n: dv, k: nk, a: scores, lda: nk, b: vBase, ldb: vDim, c: oBase, ldc: vDim)
+                    for i in 0..<rows { lcm_scale_f32(oBase + i * vDim, 1 / sums[i], oBase + i * vDim, dv) }
                 }
             }
         }
     }
-    return out
 }
 
 /// The unmasked attention through the fused kernel; `out` is [B, Nq, H·dv].
