@@ -26,8 +26,12 @@ struct Bench: ParsableCommand {
     @Option(help: "Untimed runs first.") var warmup = 1
     @Option(help: "Timed runs (the median is reported).") var repeats = 3
     @Option(help: "Threads for BLAS and kernels (default: LCM_THREADS or all cores).") var threads: Int?
-    @Flag(help: "Time each C kernel's AVX2 twin against its portable reference twin.") var kernels = false
-    @Flag(help: "Also time each kind of operation (GEMM, convolution by path and map size, attention parts, norms) in the last run of each stage.")
+    @Flag(help: "Time each C kernel's AVX2 (and AVX-512) twin against its portable reference twin.")
+    var kernels = false
+    @Flag(help: """
+        Also time each kind of operation (linear, attention by shape, convolution by path and map size, norms, \
+        layout) in the last run of each stage.
+        """)
     var profile = false
     @Flag(help: "Print JSON instead of a table.") var json = false
 
@@ -70,9 +74,10 @@ struct Bench: ParsableCommand {
                                  r.stage as NSString, r.medianSeconds, r.gflop, r.gflopPerSecond,
                                  r.allSeconds.map { String(format: "%.3f", $0) }.joined(separator: ", ") as NSString))
                     for row in r.profile {
-                        print(String(format: "      %-28@ %5d calls %8.3f s %5.1f %%  %8.1f GFLOP/s", row.kind as NSString,
-                                     row.calls, row.seconds, 100 * row.seconds / r.allSeconds.last!,
-                                     row.seconds > 0 ? row.gflop / row.seconds : 0))
+                        let kind = row.kind.padding(toLength: max(28, row.kind.count), withPad: " ", startingAt: 0)
+                        print("      " + kind + String(format: "%5d calls %8.3f s %5.1f %%  %8.1f GFLOP/s", row.calls,
+                                                        row.seconds, 100 * row.seconds / r.allSeconds.last!,
+                                                        row.seconds > 0 ? row.gflop / row.seconds : 0))
                     }
                 }
             }
