@@ -53,21 +53,40 @@ private func run(_ kernel: AttentionRows, _ q: [Float], ldq: Int, _ k: [Float], 
         (11, 100, 13, 33), (13, 96, 160, 160), (17, 257, 64, 48), (12, 1024, 40, 40),
     ]
 
+    /// Queries (rows wider than the head), keys and values of one head, uniform in ±bound (values in ±1).
+    private struct Inputs {
+        let q, k, v: [Float]
+        let ldq: Int
+        let scale: Float
+        init(rows: Int, nk: Int, d: Int, dv: Int, bound: Float, _ rng: inout SplitMix64) {
+            ldq = d + 5
+            q = uniform(rows * ldq, bound, &rng)
+            k = uniform(nk * (d + 1), bound, &rng)
+            v = uniform(nk * (dv + 2), 1, &rng)
+            scale = 1 / Float(d).squareRoot()
+        }
+    }
+
+    /// The largest |out − want| over the first dv columns of each row; the columns after them must be untouched.
+    private func worstDifference(_ out: [Float], ldo: Int, rows: Int, dv: Int, _ name: String,
+                                 _ want: (Int, Int) -> Double) -> Double {
+        var worst = 0.0
+        for i in 0..<rows {
+            for c in 0..<dv { worst = max(worst, abs(Double(out[i * ldo + c]) - want(i, c))) }
+            for c in dv..<ldo { #expect(out[i * ldo + c].bitPattern == sentinel.bitPattern, "\(name) wrote past dv") }
+        }
+        return worst
+    }
+
     @Test func referenceMatchesDouble() {
         var rng = SplitMix64(state: 21)
         for (rows, nk, d, dv) in Self.shapes {
-            let ldq = d + 5
-            let q = uniform(rows * ldq, 1, &rng), k = uniform(nk * (d + 1), 1, &rng), v = uniform(nk * (dv + 2), 1, &rng)
-            let scale = 1 / Float(d).squareRoot()
-            let (out, ldo) = run(lcm_attention_rows_f32_ref, q, ldq: ldq, k, v, rows: rows, nk: nk, d: d, dv: dv,
-                                 scale: scale)
-            let want = attentionInDouble(q, ldq: ldq, k, ldk: d + 1, v, ldv: dv + 2, rows: rows, nk: nk, d: d, dv: dv,
-                                         scale: Double(scale))
-            var worst = 0.0
-            for i in 0..<rows {
-                for c in 0..<dv { worst = max(worst, abs(Double(out[i * ldo + c]) - want[i * dv + c])) }
-                for c in dv..<ldo { #expect(out[i * ldo + c].bitPattern == sentinel.bitPattern, "wrote past dv") }
-            }
+            let x = Inputs(rows: rows, nk: nk, d: d, dv: dv, bound: 1, &rng)
+            let (out, ldo) = run(lcm_attention_rows_f32_ref, x.q, ldq: x.ldq, x.k, x.v, rows: rows, nk: nk, d: d,
+                                 dv: dv, scale: x.scale)
+            let want = attentionInDouble(x.q, ldq: x.ldq, x.k, ldk: d + 1, x.v, ldv: dv + 2, rows: rows, nk: nk, d: d,
+                                         dv: dv, scale: Double(x.scale))
+            let worst = worstDifference(out, ldo: ldo, rows: rows, dv: dv, "reference") { want[$0 * dv + $1] }
             #expect(worst <= 2e-6, "reference \(rows)×\(nk)×\(d)×\(dv): \(worst)")
         }
     }
@@ -76,17 +95,11 @@ private func run(_ kernel: AttentionRows, _ q: [Float], ldq: Int, _ k: [Float], 
         var rng = SplitMix64(state: 22)
         var worstAll = 0.0
         for (rows, nk, d, dv) in Self.shapes {
-            let ldq = d + 5
-            let q = uniform(rows * ldq, 2, &rng), k = uniform(nk * (d + 1), 2, &rng), v = uniform(nk * (dv + 2), 1, &rng)
-            let scale = 1 / Float(d).squareRoot()
-            let (r, ldo) = run(lcm_attention_rows_f32_ref, q, ldq: ldq, k, v, rows: rows, nk: nk, d: d, dv: dv,
-                               scale: scale)
-            let (a, _) = run(kernel, q, ldq: ldq, k, v, rows: rows, nk: nk, d: d, dv: dv, scale: scale)
-            var worst = 0.0
-            for i in 0..<rows {
-                for c in 0..<dv { worst = max(worst, abs(Double(a[i * ldo + c]) - Double(r[i * ldo + c]))) }
-                for c in dv..<ldo { #expect(a[i * ldo + c].bitPattern == sentinel.bitPattern, "\(name) wrote past dv") }
-            }
+            let x = Inputs(rows: rows, nk: nk, d: d, dv: dv, bound: 2, &rng)
+            let (r, ldo) = run(lcm_attention_rows_f32_ref, x.q, ldq: x.ldq, x.k, x.v, rows: rows, nk: nk, d: d, dv: dv,
+                               scale: x.scale)
+            let (a, _) = run(kernel, x.q, ldq: x.ldq, x.k, x.v, rows: rows, nk: nk, d: d, dv: dv, scale: x.scale)
+            let worst = worstDifference(a, ldo: ldo, rows: rows, dv: dv, name) { Double(r[$0 * ldo + $1]) }
             // outputs are averages of values in [-1, 1]; the twins differ by FMA and exp rounding
             #expect(worst <= 2e-6, "\(name) \(rows)×\(nk)×\(d)×\(dv): \(worst)")
             worstAll = max(worstAll, worst)
