@@ -18,11 +18,32 @@ private let tileBudget = 16 << 20
 /// Floats of transformed weights held at once: 8 Mi floats, 32 MiB; beyond, output channels go in blocks.
 private let weightBudget = 8 << 20
 
+/// Tile matrices per thread on the per-thread path: 256 Ki floats, 1 MiB, so a chunk is one row of tiles at the
+/// sizes that take that path.
+private let threadTileBudget = 1 << 18
+
+/// Fewest tiles per row of tiles for the per-thread path: its single-threaded GEMMs are one row of tiles wide.
+private let perThreadMinimumTilesPerRow = 64
+
 /// y [B, C_out, H, W] = conv3×3(x [B, C_in, H, W]) + bias with stride 1 and padding 1; `weight` is
 /// [C_out, C_in, 3, 3] in fp32.
+///
+/// Two schedules. Large maps whose transformed weights fit in one block (a VAE decoder's 256² and 512² levels)
+/// go per thread: the weights are transformed once, then each thread takes its own rows of tiles and runs input
+/// transform, 36 single-threaded GEMMs and output transform on one row of tiles at a time, its matrices
+/// (a few MB) staying near its core. At those sizes the shared schedule below was bound by memory traffic: its
+/// 64 MiB chunks went through memory between every phase, with a barrier after each. Fastest of 3–5 calls, two
+/// threads, the two schedules alternated three times in one window: 128 → 128 channels at 512² 225–268 →
+/// 131–183 ms, 256 → 256 at 512² 610–680 → 432–556 ms, 256 → 256 at 256² 138–163 → 122–154 ms; a VAE decode at
+/// 512², medians of 3 alternated twice: 6.9 and 7.6 s → 6.7 and 6.2 s.
+/// Everything else goes through the shared schedule: chunks of tile rows, each phase split across the threads
+/// (channels for the transforms, OpenBLAS's own threads for the GEMMs).
 func winogradConv2d(_ x: Tensor, weight: UnsafePointer<Float>, outputChannels: Int, bias: Tensor?,
                     into y: UnsafeMutablePointer<Float>) {
     let plan = WinogradPlan(input: x.shape, outputChannels: outputChannels)
+    if plan.blockChannels == plan.cout && plan.tilesX >= perThreadMinimumTilesPerRow && ThreadPolicy.threads > 1 {
+        return winogradPerThread(x, weight: weight, outputChannels: outputChannels, bias: bias, into: y)
+    }
     WorkBuffer.convolution.with(count: plan.scratchCount) { v in
         let m = v + 36 * plan.inputStride, u = m + 36 * plan.outputStride
         let blocks = stride(from: 0, to: plan.cout, by: plan.blockChannels).map {
@@ -41,6 +62,28 @@ func winogradConv2d(_ x: Tensor, weight: UnsafePointer<Float>, outputChannels: I
     }
 }
 
+/// The per-thread schedule of `winogradConv2d`.
+private func winogradPerThread(_ x: Tensor, weight: UnsafePointer<Float>, outputChannels: Int, bias: Tensor?,
+                               into y: UnsafeMutablePointer<Float>) {
+    let plan = WinogradPlan(input: x.shape, outputChannels: outputChannels, tileBudget: threadTileBudget)
+    WorkBuffer.convolution.with(count: 36 * plan.weightStride) { u in
+        plan.transformWeights(weight, 0..<plan.cout, into: u)
+        BLAS.withSingleThreadedCalls {
+            ThreadPolicy.parallelFor(plan.tileRows) { rows in
+                let v = UnsafeMutablePointer<Float>.allocate(capacity: 36 * (plan.inputStride + plan.outputStride))
+                defer { v.deallocate() }
+                let m = v + 36 * plan.inputStride
+                for row0 in stride(from: rows.lowerBound, to: rows.upperBound, by: plan.chunkRows) {
+                    let pieces = plan.pieces(row0..<min(rows.upperBound, row0 + plan.chunkRows))
+                    plan.transformInput(x, pieces, into: v, parallel: false)
+                    plan.multiply(u, v, 0..<plan.cout, tiles: pieces.tiles, into: m)
+                    plan.transformOutput(m, bias: bias, pieces, into: y, parallel: false)
+                }
+            }
+        }
+    }
+}
+
 /// The sizes of one Winograd convolution and where its matrices sit in the work buffer. Tile matrices have rows
 /// of `ld` floats (the chunk's tiles rounded up to whole cache lines), and the 36 matrices of each kind lie an
 /// odd number of cache lines apart: at strides of a multiple of 4 KiB the 36 streams the transforms read or write
@@ -54,7 +97,8 @@ private struct WinogradPlan {
     let ld: Int
     let inputStride, outputStride, weightStride: Int
 
-    init(input: [Int], outputChannels: Int) {
+    /// `tileBudget`: floats of tile matrices (transformed input and GEMM results) per chunk.
+    init(input: [Int], outputChannels: Int, tileBudget: Int = tileBudget) {
         (batch, cin, h, w) = (input[0], input[1], input[2], input[3])
         cout = outputChannels
         (tilesY, tilesX) = ((h + 3) / 4, (w + 3) / 4)
@@ -102,14 +146,16 @@ private struct WinogradPlan {
         }
     }
 
-    func transformInput(_ x: Tensor, _ pieces: Pieces, into v: UnsafeMutablePointer<Float>) {
+    /// `parallel`: channels split across the threads, else all on the calling thread.
+    func transformInput(_ x: Tensor, _ pieces: Pieces, into v: UnsafeMutablePointer<Float>, parallel: Bool = true) {
         let src = x.data
-        ThreadPolicy.parallelFor(cin) { r in
+        let body = { (r: Range<Int>) in
             for p in pieces.list {
                 lcm_winograd4x4_input_f32(src + p.image * cin * h * w, v + p.column, ld, inputStride, r.lowerBound,
                                           r.upperBound, h, w, p.ty0, p.ty1)
             }
         }
+        if parallel { ThreadPolicy.parallelFor(cin, body) } else { body(0..<cin) }
     }
 
     /// M[p] rows of `block` = U[p] · V[p] for the 36 points.
@@ -122,14 +168,16 @@ private struct WinogradPlan {
         }
     }
 
+    /// `parallel`: channels split across the threads, else all on the calling thread.
     func transformOutput(_ m: UnsafePointer<Float>, bias: Tensor?, _ pieces: Pieces,
-                         into y: UnsafeMutablePointer<Float>) {
+                         into y: UnsafeMutablePointer<Float>, parallel: Bool = true) {
         let biasData = bias?.data
-        ThreadPolicy.parallelFor(cout) { r in
+        let body = { (r: Range<Int>) in
             for p in pieces.list {
                 lcm_winograd4x4_output_f32(m + p.column, ld, outputStride, biasData, y + p.image * cout * h * w,
                                            r.lowerBound, r.upperBound, h, w, p.ty0, p.ty1)
             }
         }
+        if parallel { ThreadPolicy.parallelFor(cout, body) } else { body(0..<cout) }
     }
 }
