@@ -16,7 +16,7 @@ public struct Padding2D: Sendable, Equatable {
 
 /// How a 3×3 convolution is computed.
 public enum ConvolutionAlgorithm: String, Sendable {
-    /// Winograd where `ConvolutionAlgorithm.choose` picks it, else im2col.
+    /// What `ConvolutionAlgorithm.choose` picks.
     case automatic
     /// im2col in row tiles + GEMM: any stride and padding (1×1 kernels: one GEMM per image).
     case im2col
@@ -86,55 +86,64 @@ public func conv2d(_ x: Tensor, weight: Weight, bias: Tensor?, stride: Int, padd
     var y = Tensor(uninitialized: [batch, cout, oh, ow])
     let kind = kh == 1 ? "conv1x1" : "conv3x3 \(chosen.rawValue) \(h)x\(w)"
     FlopCounter.measure(kind, multiplyAccumulates: macs) {
-    if chosen == .winograd {
-        precondition(ConvolutionAlgorithm.winogradApplies(weight: weight.shape, stride: stride, padding: padding),
-                     "conv2d: Winograd needs a 3×3 kernel, stride 1, padding 1; got \(weight.shape), stride \(stride)")
         y.withUnsafeMutableBufferPointer { out in
-            weight.withFloat32 { w in
-                winogradConv2d(x, weight: w, outputChannels: cout, bias: bias, into: out.baseAddress!)
-            }
-        }
-        return
-    }
-    if chosen == .direct {
-        precondition(ConvolutionAlgorithm.winogradApplies(weight: weight.shape, stride: stride, padding: padding)
-                     && cout <= ConvolutionAlgorithm.directMaximumOutputs,
-                     "conv2d: the direct kernel needs a 3×3 kernel, stride 1, padding 1 and at most "
-                     + "\(ConvolutionAlgorithm.directMaximumOutputs) outputs; got \(weight.shape), stride \(stride)")
-        y.withUnsafeMutableBufferPointer { out in
-            let dst = out.baseAddress!
             weight.withFloat32 { wp in
-                for b in 0..<batch {
-                    let src = x.data + b * cin * h * w, image = dst + b * cout * h * w
-                    ThreadPolicy.parallelFor(h, minChunk: 4) { rows in
-                        lcm_conv3x3_direct_f32(src, wp, bias?.data, image, cin, cout, h, w, rows.lowerBound,
-                                               rows.upperBound)
-                    }
+                switch chosen {
+                case .winograd:
+                    precondition(ConvolutionAlgorithm.winogradApplies(weight: weight.shape, stride: stride,
+                                                                      padding: padding),
+                                 "conv2d: Winograd needs a 3×3 kernel, stride 1, padding 1; got \(weight.shape), "
+                                 + "stride \(stride)")
+                    winogradConv2d(x, weight: wp, outputChannels: cout, bias: bias, into: out.baseAddress!)
+                case .direct:
+                    precondition(ConvolutionAlgorithm.winogradApplies(weight: weight.shape, stride: stride,
+                                                                      padding: padding)
+                                 && cout <= ConvolutionAlgorithm.directMaximumOutputs,
+                                 "conv2d: the direct kernel needs a 3×3 kernel, stride 1, padding 1 and at most "
+                                 + "\(ConvolutionAlgorithm.directMaximumOutputs) outputs; got \(weight.shape), "
+                                 + "stride \(stride)")
+                    directConv2d(x, weight: wp, outputChannels: cout, bias: bias, into: out.baseAddress!)
+                case .automatic, .im2col:
+                    gemmConv2d(x, weight: wp, outputChannels: cout, kernel: kh, bias: bias, stride: stride,
+                               padding: padding, oh: oh, ow: ow, into: out.baseAddress!)
                 }
             }
         }
-        return
-    }
-    y.withUnsafeMutableBufferPointer { out in
-        let dst = out.baseAddress!
-        weight.withFloat32 { wp in
-            if kh == 1 && stride == 1 && padding == .same(0) {
-                for b in 0..<batch {
-                    BLAS.sgemm(m: cout, n: h * w, k: cin, a: wp, lda: cin, b: x.data + b * cin * h * w,
-                               ldb: h * w, c: dst + b * cout * h * w, ldc: h * w)
-                }
-            } else {
-                precondition(kh == 3, "conv2d: 1×1 kernels with stride or padding are not supported")
-                im2colConv2d(x, weight: wp, outputChannels: cout, stride: stride, padding: padding, oh: oh, ow: ow,
-                             into: dst)
-            }
-        }
-        if let bias {
-            for b in 0..<batch { lcm_bias_planes_f32(dst + b * cout * oh * ow, bias.data, cout, oh * ow) }
-        }
-    }
     }
     return y
+}
+
+/// y = conv3×3(x) + bias, stride 1, padding 1, for few output channels, split by output rows.
+private func directConv2d(_ x: Tensor, weight: UnsafePointer<Float>, outputChannels cout: Int, bias: Tensor?,
+                          into y: UnsafeMutablePointer<Float>) {
+    let (batch, cin, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+    for b in 0..<batch {
+        let src = x.data + b * cin * h * w, image = y + b * cout * h * w
+        ThreadPolicy.parallelFor(h, minChunk: 4) { rows in
+            lcm_conv3x3_direct_f32(src, weight, bias?.data, image, cin, cout, h, w, rows.lowerBound, rows.upperBound)
+        }
+    }
+}
+
+/// y = conv(x) + bias through GEMMs: a 1×1 kernel (stride 1, no padding) as one GEMM per image, a 3×3 one by
+/// im2col tiles.
+private func gemmConv2d(_ x: Tensor, weight: UnsafePointer<Float>, outputChannels cout: Int, kernel: Int,
+                        bias: Tensor?, stride: Int, padding: Padding2D, oh: Int, ow: Int,
+                        into y: UnsafeMutablePointer<Float>) {
+    let (batch, cin, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+    if kernel == 1 && stride == 1 && padding == .same(0) {
+        for b in 0..<batch {
+            BLAS.sgemm(m: cout, n: h * w, k: cin, a: weight, lda: cin, b: x.data + b * cin * h * w, ldb: h * w,
+                       c: y + b * cout * h * w, ldc: h * w)
+        }
+    } else {
+        precondition(kernel == 3, "conv2d: 1×1 kernels with stride or padding are not supported")
+        im2colConv2d(x, weight: weight, outputChannels: cout, stride: stride, padding: padding, oh: oh, ow: ow,
+                     into: y)
+    }
+    if let bias {
+        for b in 0..<batch { lcm_bias_planes_f32(y + b * cout * oh * ow, bias.data, cout, oh * ow) }
+    }
 }
 
 /// Largest im2col tile, in floats (64 MiB).

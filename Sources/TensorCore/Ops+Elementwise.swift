@@ -97,9 +97,9 @@ public func geglu(_ x: Tensor) -> Tensor {
     y.withUnsafeMutableBufferPointer { out in
         let dst = out.baseAddress!
         FlopCounter.measure("geglu") {
-        ThreadPolicy.parallelFor(rows, minChunk: max(1, elementwiseGrain / max(cols, 1))) { r in
-            lcm_geglu_f32(src + r.lowerBound * last, dst + r.lowerBound * cols, r.count, cols)
-        }
+            ThreadPolicy.parallelFor(rows, minChunk: max(1, elementwiseGrain / max(cols, 1))) { r in
+                lcm_geglu_f32(src + r.lowerBound * last, dst + r.lowerBound * cols, r.count, cols)
+            }
         }
     }
     return y

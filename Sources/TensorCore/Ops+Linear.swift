@@ -16,18 +16,18 @@ public func linear(_ x: Tensor, weight: Weight, bias: Tensor? = nil) -> Tensor {
     let rows = x.count / max(inF, 1)
     var y = Tensor(uninitialized: Array(x.shape.dropLast()) + [outF])
     FlopCounter.measure("linear", multiplyAccumulates: rows * outF * inF) {
-    y.withUnsafeMutableBufferPointer { out in
-        let c = out.baseAddress!
-        weight.withFloat32 { w in
-            BLAS.sgemm(transB: true, m: rows, n: outF, k: inF, a: x.data, lda: inF, b: w, ldb: inF, c: c, ldc: outF)
-        }
-        if let bias {
-            let bp = bias.data
-            ThreadPolicy.parallelFor(rows, minChunk: max(1, elementwiseGrain / max(outF, 1))) { r in
-                lcm_bias_rows_f32(c + r.lowerBound * outF, bp, r.count, outF)
+        y.withUnsafeMutableBufferPointer { out in
+            let c = out.baseAddress!
+            weight.withFloat32 { w in
+                BLAS.sgemm(transB: true, m: rows, n: outF, k: inF, a: x.data, lda: inF, b: w, ldb: inF, c: c, ldc: outF)
+            }
+            if let bias {
+                let bp = bias.data
+                ThreadPolicy.parallelFor(rows, minChunk: max(1, elementwiseGrain / max(outF, 1))) { r in
+                    lcm_bias_rows_f32(c + r.lowerBound * outF, bp, r.count, outF)
+                }
             }
         }
-    }
     }
     return y
 }

@@ -16,17 +16,17 @@ public func groupNorm(_ x: Tensor, groups: Int, weight: Tensor?, bias: Tensor?, 
     let gamma = weight?.data
     let beta = bias?.data
     FlopCounter.measure("groupnorm") {
-    y.withUnsafeMutableBufferPointer { out in
-        let dst = out.baseAddress!
-        ThreadPolicy.parallelFor(batch * groups) { r in
-            for i in r {
-                let c0 = (i % groups) * perGroup
-                let offset = (i / groups) * channels * plane + c0 * plane
-                lcm_groupnorm_group_f32(src + offset, dst + offset, gamma.map { $0 + c0 }, beta.map { $0 + c0 },
-                                        perGroup, plane, eps, fuseSilu ? 1 : 0)
+        y.withUnsafeMutableBufferPointer { out in
+            let dst = out.baseAddress!
+            ThreadPolicy.parallelFor(batch * groups) { r in
+                for i in r {
+                    let c0 = (i % groups) * perGroup
+                    let offset = (i / groups) * channels * plane + c0 * plane
+                    lcm_groupnorm_group_f32(src + offset, dst + offset, gamma.map { $0 + c0 }, beta.map { $0 + c0 },
+                                            perGroup, plane, eps, fuseSilu ? 1 : 0)
+                }
             }
         }
-    }
     }
     return y
 }
@@ -40,13 +40,13 @@ public func layerNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float) -
     var y = Tensor(uninitialized: x.shape)
     let src = x.data
     FlopCounter.measure("layernorm") {
-    y.withUnsafeMutableBufferPointer { out in
-        let dst = out.baseAddress!
-        ThreadPolicy.parallelFor(rows, minChunk: 8) { r in
-            lcm_layernorm_f32(src + r.lowerBound * cols, dst + r.lowerBound * cols, weight?.data, bias?.data,
-                              r.count, cols, eps)
+        y.withUnsafeMutableBufferPointer { out in
+            let dst = out.baseAddress!
+            ThreadPolicy.parallelFor(rows, minChunk: 8) { r in
+                lcm_layernorm_f32(src + r.lowerBound * cols, dst + r.lowerBound * cols, weight?.data, bias?.data,
+                                  r.count, cols, eps)
+            }
         }
-    }
     }
     return y
 }
