@@ -168,7 +168,7 @@ public final class LatentConsistencyModelPipeline: @unchecked Sendable {
         // first (they stay in the page cache), and so do the UNet's kept activation buffers: the decode's large
         // activations then add to the VAE's weights only.
         SafeTensorsFile.releaseResidentPages()
-        StoragePool.drain()
+        StoragePool.shared.drain()
         t0 = Date()
         let decoded = decode(denoised)  // [B, 3, H, W]
         timings.vaeDecode = Date().timeIntervalSince(t0)

@@ -7,13 +7,15 @@ import Foundation
 public final class TensorStorage: @unchecked Sendable {
     public let pointer: UnsafeMutablePointer<Float>
     public let count: Int
+    /// Floats at `pointer` (at least `count`: a reused buffer may be larger).
+    let capacity: Int
     /// Keeps the memory of a view alive (e.g. a mapped file); nil when this storage owns `pointer`.
     let owner: AnyObject?
 
     /// Owned, uninitialised memory for `count` floats.
     init(uninitializedCount count: Int) {
         self.count = count
-        self.pointer = StoragePool.allocate(count)
+        (pointer, capacity) = StoragePool.shared.allocate(count)
         self.owner = nil
     }
 
@@ -21,13 +23,14 @@ public final class TensorStorage: @unchecked Sendable {
     init(viewing pointer: UnsafePointer<Float>, count: Int, owner: AnyObject) {
         self.pointer = UnsafeMutablePointer(mutating: pointer)
         self.count = count
+        self.capacity = count
         self.owner = owner
     }
 
     var isView: Bool { owner != nil }
 
     deinit {
-        if owner == nil { StoragePool.release(pointer, count: count) }
+        if owner == nil { StoragePool.shared.release(pointer, capacity: capacity) }
     }
 }
 
