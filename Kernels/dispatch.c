@@ -84,6 +84,10 @@ void lcm_im2col3x3_f32(const float *x, float *col, size_t c0, size_t c1, size_t 
                        size_t pt, size_t pl, size_t oh, size_t ow, size_t oy0, size_t oy1) {
     PICK(lcm_im2col3x3_f32)(x, col, c0, c1, h, w, s, pt, pl, oh, ow, oy0, oy1);
 }
+void lcm_sgemm_packed_f32(const float *ap, const float *b, size_t ldb, float *c, size_t ldc, size_t m, size_t n,
+                          size_t k) {
+    PICK3(lcm_sgemm_packed_f32)(ap, b, ldb, c, ldc, m, n, k);
+}
 void lcm_winograd4x4_weights_f32(const float *g, float *u, size_t ps, size_t cin, size_t co0, size_t co1) {
     PICK(lcm_winograd4x4_weights_f32)(g, u, ps, cin, co0, co1);
 }

@@ -290,3 +290,25 @@ void lcm_attention_rows_f32_ref(const float *q, size_t ldq, const float *kb, con
         }
     }
 }
+
+// ---- packed GEMM -----------------------------------------------------------------------------------------
+
+size_t lcm_sgemm_packed_a_floats(size_t m, size_t k) { return (m + 11) / 12 * 12 * k; }
+
+void lcm_sgemm_pack_a_f32(const float *a, size_t lda, size_t m, size_t k, float *ap) {
+    for (size_t m0 = 0; m0 < m; m0 += 12)
+        for (size_t p = 0; p < k; p++)
+            for (size_t r = 0; r < 12; r++) ap[m0 * k + p * 12 + r] = m0 + r < m ? a[(m0 + r) * lda + p] : 0.0f;
+}
+
+void lcm_sgemm_packed_f32_ref(const float *ap, const float *b, size_t ldb, float *c, size_t ldc, size_t m, size_t n,
+                              size_t k) {
+    for (size_t i = 0; i < m; i++) {
+        const float *a = ap + i / 12 * 12 * k + i % 12;
+        for (size_t j = 0; j < n; j++) {
+            float s = 0.0f;
+            for (size_t p = 0; p < k; p++) s += a[p * 12] * b[p * ldb + j];
+            c[i * ldc + j] = s;
+        }
+    }
+}

@@ -4,7 +4,8 @@
 // works on the slice the caller passes, so the caller decides how to split work across threads.
 // Each operation `lcm_<op>_f32` dispatches once (at first use) to `lcm_<op>_f32_avx2` when the CPU has AVX2 and
 // FMA, else to the portable twin `lcm_<op>_f32_ref` (also forced by the environment variable LCM_KERNELS=reference);
-// the exp-bound ones also have an `lcm_<op>_f32_avx512` twin (avx512.c), taken on CPUs with AVX-512.
+// the exp-bound ones, the fused attention and the packed GEMM also have an `lcm_<op>_f32_avx512` twin (avx512.c,
+// attention_simd.c, gemm_simd.c), taken on CPUs with AVX-512.
 // Tests compare each twin with the reference.
 #ifndef LCM_KERNELS_H
 #define LCM_KERNELS_H
@@ -21,7 +22,7 @@ typedef enum { LCM_ISA_REF = 0, LCM_ISA_AVX2 = 1, LCM_ISA_AVX512 = 2 } lcm_isa;
 /// The ISA the dispatching entry points use (decided once: AVX-512 F/DQ/BW/VL with AVX2+FMA present →
 /// LCM_ISA_AVX512, else AVX2+FMA present → LCM_ISA_AVX2; LCM_KERNELS=avx2 caps the choice at AVX2,
 /// LCM_KERNELS=reference forces the portable twins). Under LCM_ISA_AVX512 the operations without an `_avx512`
-/// twin (all but softmax_rows, silu, groupnorm_group and attention_rows) use their AVX2 twin.
+/// twin (all but softmax_rows, silu, groupnorm_group, attention_rows and sgemm_packed) use their AVX2 twin.
 lcm_isa lcm_kernels_isa(void);
 /// "avx512", "avx2+fma" or "reference".
 const char *lcm_kernels_isa_name(void);
@@ -164,6 +165,23 @@ void lcm_attention_rows_f32_avx2(const float *q, size_t ldq, const float *kb, co
 void lcm_attention_rows_f32_avx512(const float *q, size_t ldq, const float *kb, const float *vp, float *o,
                                    size_t ldo, size_t rows, size_t nk, size_t d, size_t dv, float scale,
                                    float *scratch);
+
+// ---- GEMM with A packed (ref.c, gemm_simd.c) -----------------------------------------------------------
+/// Floats of a packed m × k matrix: panels of 12 rows, the last one zero-padded.
+size_t lcm_sgemm_packed_a_floats(size_t m, size_t k);
+/// Packs a [m, k] (rows lda apart) into panels of 12 rows: a[i, p] goes to ap[(i/12)·12·k + p·12 + i%12], rows
+/// past m are zero.
+void lcm_sgemm_pack_a_f32(const float *a, size_t lda, size_t m, size_t k, float *ap);
+/// c [m, n] (rows ldc apart) = A · b, A [m, k] packed by lcm_sgemm_pack_a_f32, b [k, n] with rows ldb apart;
+/// every product summed over p in order, c overwritten (not accumulated into).
+void lcm_sgemm_packed_f32(const float *ap, const float *b, size_t ldb, float *c, size_t ldc, size_t m, size_t n,
+                          size_t k);
+void lcm_sgemm_packed_f32_ref(const float *ap, const float *b, size_t ldb, float *c, size_t ldc, size_t m, size_t n,
+                              size_t k);
+void lcm_sgemm_packed_f32_avx2(const float *ap, const float *b, size_t ldb, float *c, size_t ldc, size_t m, size_t n,
+                               size_t k);
+void lcm_sgemm_packed_f32_avx512(const float *ap, const float *b, size_t ldb, float *c, size_t ldc, size_t m,
+                                 size_t n, size_t k);
 
 // ---- Winograd F(4×4, 3×3) convolution, stride 1, padding 1 (winograd_ref.c, winograd_avx2.c) ------------
 // The h×w output of one image is covered by tiles_y = ceil(h/4) rows of tiles_x = ceil(w/4) tiles of 4×4

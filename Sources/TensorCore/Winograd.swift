@@ -3,6 +3,14 @@
 // the input in 6×6 tiles into 36 matrices [C_in × tiles], 36 GEMMs, and the output transform with the bias
 // (C kernels in Kernels/winograd_*.c). 2.25 multiplications per output instead of 9.
 //
+// The GEMMs are our own (lcm_sgemm_packed_f32, Kernels/gemm_simd.c): the transformed weights are packed once per
+// call, right after their transform, and the kernel reads the transformed input where the input transform put it
+// and overwrites the results, where OpenBLAS packed both operands and cleared C at each of the 36 GEMMs of a chunk
+// (about a quarter of its time here). Fastest of 9 calls, two threads, OpenBLAS and our GEMM alternated twice:
+// 320 → 320 channels at 64² 13.5–13.8 → 12.1 ms, 640 → 640 at 32² 26–35 → 15–16 ms, 1920 → 640 at 32² 62–74 →
+// 52–60 ms, 256 → 256 at 256² 108–109 → 94–99 ms; 512 → 512 at 128² and 128 → 128 at 512² the same within the
+// noise (119–131 against 118–142 ms, 132–134 against 124–191 ms).
+//
 // The weights are transformed at every call, into the shared work buffer, not cached: transformed weights are
 // 4× the size of the originals (1.3 GB more memory for the SD 1.5 UNet layers that take this path at 512², 0.8 GB
 // for the VAE decoder at 256²), while transforming them costs little: 1280 channels at 32×32 take 130 ms instead
@@ -22,7 +30,7 @@ private let weightBudget = 8 << 20
 /// sizes that take that path.
 private let threadTileBudget = 1 << 18
 
-/// Fewest tiles per row of tiles for the per-thread path: its single-threaded GEMMs are one row of tiles wide.
+/// Fewest tiles per row of tiles for the per-thread path: its GEMMs are one row of tiles wide.
 private let perThreadMinimumTilesPerRow = 64
 
 /// y [B, C_out, H, W] = conv3×3(x [B, C_in, H, W]) + bias with stride 1 and padding 1; `weight` is
@@ -30,14 +38,14 @@ private let perThreadMinimumTilesPerRow = 64
 ///
 /// Two schedules. Large maps whose transformed weights fit in one block (a VAE decoder's 256² and 512² levels)
 /// go per thread: the weights are transformed once, then each thread takes its own rows of tiles and runs input
-/// transform, 36 single-threaded GEMMs and output transform on one row of tiles at a time, its matrices
+/// transform, 36 GEMMs and output transform on one row of tiles at a time, its matrices
 /// (a few MB) staying near its core. At those sizes the shared schedule below was bound by memory traffic: its
 /// 64 MiB chunks went through memory between every phase, with a barrier after each. Fastest of 3–5 calls, two
 /// threads, the two schedules alternated three times in one window: 128 → 128 channels at 512² 225–268 →
 /// 131–183 ms, 256 → 256 at 512² 610–680 → 432–556 ms, 256 → 256 at 256² 138–163 → 122–154 ms; a VAE decode at
 /// 512², medians of 3 alternated twice: 6.9 and 7.6 s → 6.7 and 6.2 s.
 /// Everything else goes through the shared schedule: chunks of tile rows, each phase split across the threads
-/// (channels for the transforms, OpenBLAS's own threads for the GEMMs).
+/// (channels for the transforms, the 36 points for the GEMMs).
 func winogradConv2d(_ x: Tensor, weight: UnsafePointer<Float>, outputChannels: Int, bias: Tensor?,
                     into y: UnsafeMutablePointer<Float>) {
     let plan = WinogradPlan(input: x.shape, outputChannels: outputChannels)
@@ -45,17 +53,17 @@ func winogradConv2d(_ x: Tensor, weight: UnsafePointer<Float>, outputChannels: I
         return winogradPerThread(x, weight: weight, outputChannels: outputChannels, bias: bias, into: y)
     }
     WorkBuffer.convolution.with(count: plan.scratchCount) { v in
-        let m = v + 36 * plan.inputStride, u = m + 36 * plan.outputStride
+        let m = v + 36 * plan.inputStride, u = m + 36 * plan.outputStride, packed = u + 36 * plan.weightStride
         let blocks = stride(from: 0, to: plan.cout, by: plan.blockChannels).map {
             $0..<min(plan.cout, $0 + plan.blockChannels)
         }
-        if blocks.count == 1 { plan.transformWeights(weight, blocks[0], into: u) }
+        if blocks.count == 1 { plan.transformWeights(weight, blocks[0], into: u, packed: packed) }
         for row0 in stride(from: 0, to: plan.tileRows, by: plan.chunkRows) {
             let pieces = plan.pieces(row0..<min(plan.tileRows, row0 + plan.chunkRows))
             plan.transformInput(x, pieces, into: v)
             for block in blocks {
-                if blocks.count > 1 { plan.transformWeights(weight, block, into: u) }
-                plan.multiply(u, v, block, tiles: pieces.tiles, into: m)
+                if blocks.count > 1 { plan.transformWeights(weight, block, into: u, packed: packed) }
+                plan.multiply(packed, v, block, tiles: pieces.tiles, into: m)
             }
             plan.transformOutput(m, bias: bias, pieces, into: y)
         }
@@ -66,19 +74,18 @@ func winogradConv2d(_ x: Tensor, weight: UnsafePointer<Float>, outputChannels: I
 private func winogradPerThread(_ x: Tensor, weight: UnsafePointer<Float>, outputChannels: Int, bias: Tensor?,
                                into y: UnsafeMutablePointer<Float>) {
     let plan = WinogradPlan(input: x.shape, outputChannels: outputChannels, tileBudget: threadTileBudget)
-    WorkBuffer.convolution.with(count: 36 * plan.weightStride) { u in
-        plan.transformWeights(weight, 0..<plan.cout, into: u)
-        BLAS.withSingleThreadedCalls {
-            ThreadPolicy.parallelFor(plan.tileRows) { rows in
-                let v = UnsafeMutablePointer<Float>.allocate(capacity: 36 * (plan.inputStride + plan.outputStride))
-                defer { v.deallocate() }
-                let m = v + 36 * plan.inputStride
-                for row0 in stride(from: rows.lowerBound, to: rows.upperBound, by: plan.chunkRows) {
-                    let pieces = plan.pieces(row0..<min(rows.upperBound, row0 + plan.chunkRows))
-                    plan.transformInput(x, pieces, into: v, parallel: false)
-                    plan.multiply(u, v, 0..<plan.cout, tiles: pieces.tiles, into: m)
-                    plan.transformOutput(m, bias: bias, pieces, into: y, parallel: false)
-                }
+    WorkBuffer.convolution.with(count: 36 * (plan.weightStride + plan.packedStride)) { u in
+        let packed = u + 36 * plan.weightStride
+        plan.transformWeights(weight, 0..<plan.cout, into: u, packed: packed)
+        ThreadPolicy.parallelFor(plan.tileRows) { rows in
+            let v = UnsafeMutablePointer<Float>.allocate(capacity: 36 * (plan.inputStride + plan.outputStride))
+            defer { v.deallocate() }
+            let m = v + 36 * plan.inputStride
+            for row0 in stride(from: rows.lowerBound, to: rows.upperBound, by: plan.chunkRows) {
+                let pieces = plan.pieces(row0..<min(rows.upperBound, row0 + plan.chunkRows))
+                plan.transformInput(x, pieces, into: v, parallel: false)
+                plan.multiply(packed, v, 0..<plan.cout, tiles: pieces.tiles, into: m, parallel: false)
+                plan.transformOutput(m, bias: bias, pieces, into: y, parallel: false)
             }
         }
     }
@@ -96,6 +103,8 @@ private struct WinogradPlan {
     let blockChannels: Int
     let ld: Int
     let inputStride, outputStride, weightStride: Int
+    /// Floats between the 36 packed weight matrices (lcm_sgemm_pack_a_f32 of a block's transformed weights).
+    let packedStride: Int
 
     /// `tileBudget`: floats of tile matrices (transformed input and GEMM results) per chunk.
     init(input: [Int], outputChannels: Int, tileBudget: Int = tileBudget) {
@@ -112,10 +121,11 @@ private struct WinogradPlan {
         inputStride = Self.oddLines(cin * ld)
         outputStride = Self.oddLines(cout * ld)
         weightStride = Self.oddLines(blockChannels * cin)
+        packedStride = Self.oddLines(lcm_sgemm_packed_a_floats(blockChannels, cin))
     }
 
     var tileRows: Int { batch * tilesY }
-    var scratchCount: Int { 36 * (inputStride + outputStride + weightStride) }
+    var scratchCount: Int { 36 * (inputStride + outputStride + weightStride + packedStride) }
 
     /// The smallest n' >= n that is an odd multiple of 16 floats (one 64-byte line).
     static func oddLines(_ n: Int) -> Int { ((n + 15) / 16 | 1) * 16 }
@@ -139,10 +149,20 @@ private struct WinogradPlan {
         return result
     }
 
-    func transformWeights(_ g: UnsafePointer<Float>, _ block: Range<Int>, into u: UnsafeMutablePointer<Float>) {
-        ThreadPolicy.parallelFor(block.count) { r in
-            lcm_winograd4x4_weights_f32(g, u + r.lowerBound * cin, weightStride, cin, block.lowerBound + r.lowerBound,
-                                        block.lowerBound + r.upperBound)
+    /// U[p] for output channels `block` into `u` and packed for lcm_sgemm_packed_f32 into `packed`: the threads
+    /// take panels of 12 channels and pack each one right after transforming it, while it is in their cache.
+    func transformWeights(_ g: UnsafePointer<Float>, _ block: Range<Int>, into u: UnsafeMutablePointer<Float>,
+                          packed: UnsafeMutablePointer<Float>) {
+        ThreadPolicy.parallelFor((block.count + 11) / 12) { panels in
+            for panel in panels {
+                let r0 = panel * 12, rows = min(12, block.count - r0)
+                lcm_winograd4x4_weights_f32(g, u + r0 * cin, weightStride, cin, block.lowerBound + r0,
+                                            block.lowerBound + r0 + rows)
+                for p in 0..<36 {
+                    lcm_sgemm_pack_a_f32(u + p * weightStride + r0 * cin, cin, rows, cin,
+                                         packed + p * packedStride + r0 * cin)
+                }
+            }
         }
     }
 
@@ -158,14 +178,16 @@ private struct WinogradPlan {
         if parallel { ThreadPolicy.parallelFor(cin, body) } else { body(0..<cin) }
     }
 
-    /// M[p] rows of `block` = U[p] · V[p] for the 36 points.
-    func multiply(_ u: UnsafePointer<Float>, _ v: UnsafePointer<Float>, _ block: Range<Int>, tiles: Int,
-                  into m: UnsafeMutablePointer<Float>) {
-        for point in 0..<36 {
-            BLAS.sgemm(m: block.count, n: tiles, k: cin, a: u + point * weightStride, lda: cin,
-                       b: v + point * inputStride, ldb: ld, c: m + point * outputStride + block.lowerBound * ld,
-                       ldc: ld)
+    /// M[p] rows of `block` = U[p] · V[p] for the 36 points; `parallel`: points split across the threads.
+    func multiply(_ packed: UnsafePointer<Float>, _ v: UnsafePointer<Float>,
+                  _ block: Range<Int>, tiles: Int, into m: UnsafeMutablePointer<Float>, parallel: Bool = true) {
+        let body = { (points: Range<Int>) in
+            for p in points {
+                lcm_sgemm_packed_f32(packed + p * packedStride, v + p * inputStride, ld,
+                                     m + p * outputStride + block.lowerBound * ld, ld, block.count, tiles, cin)
+            }
         }
+        if parallel { ThreadPolicy.parallelFor(36, body) } else { body(0..<36) }
     }
 
     /// `parallel`: channels split across the threads, else all on the calling thread.

@@ -1,0 +1,79 @@
+// The body of the packed GEMM kernel, included by gemm_simd.c once per instruction set with these defined:
+// NAME(x) (suffixes the function names), vec, W (lanes), vload, vstore, vload_lanes(p, k), vstore_lanes(p, v, k)
+// (the first k lanes, the others zero on load), vset1, vzero, vfma, and PASS_ROWS (rows of A per pass of the
+// register tile, bounded by the register count: PASS_ROWS × 2 accumulators + 2 loads + 1 broadcast).
+//
+// C = A·B with A packed in panels of MR = 12 rows ([m/12][k][12], lcm_sgemm_pack_a_f32) and B read in place, rows
+// of n floats ldb apart: no packing of B and no pass to clear C, which OpenBLAS spends on every call (about a
+// quarter of its time on the Winograd GEMMs of a VAE decode). The register tile is PASS_ROWS rows × 2W columns;
+// B is taken in blocks of columns whose k rows fit about half of the L2 cache, so that every 12-row panel of A,
+// read from L1, streams the block again from L2.
+
+#define MR 12
+
+/// c (rows ≤ PASS_ROWS, cols ≤ 2W) = rows r0 ..< r0 + PASS_ROWS of the panel a times b; rows beyond `rows` are
+/// computed on the panel's zero padding and not stored.
+static inline __attribute__((always_inline)) void NAME(gemm_pass)(const float *a, const float *b, size_t ldb,
+                                                                  float *c, size_t ldc, size_t k, size_t r0,
+                                                                  size_t rows, size_t cols) {
+    vec acc0[PASS_ROWS], acc1[PASS_ROWS];
+    _Pragma("clang loop unroll(full)") for (size_t r = 0; r < PASS_ROWS; r++) acc0[r] = acc1[r] = vzero();
+    const float *ap = a + r0;
+    if (cols == 2 * W) {
+        for (size_t p = 0; p < k; p++, ap += MR, b += ldb) {
+            const vec b0 = vload(b), b1 = vload(b + W);
+            _Pragma("clang loop unroll(full)") for (size_t r = 0; r < PASS_ROWS; r++) {
+                const vec x = vset1(ap[r]);
+                acc0[r] = vfma(x, b0, acc0[r]);
+                acc1[r] = vfma(x, b1, acc1[r]);
+            }
+        }
+        _Pragma("clang loop unroll(full)") for (size_t r = 0; r < PASS_ROWS; r++) {
+            if (r == rows) break;
+            vstore(c + r * ldc, acc0[r]);
+            vstore(c + r * ldc + W, acc1[r]);
+        }
+        return;
+    }
+    const size_t k0 = cols < W ? cols : W, k1 = cols - k0;
+    for (size_t p = 0; p < k; p++, ap += MR, b += ldb) {
+        const vec b0 = vload_lanes(b, k0), b1 = k1 ? vload_lanes(b + W, k1) : vzero();
+        _Pragma("clang loop unroll(full)") for (size_t r = 0; r < PASS_ROWS; r++) {
+            const vec x = vset1(ap[r]);
+            acc0[r] = vfma(x, b0, acc0[r]);
+            acc1[r] = vfma(x, b1, acc1[r]);
+        }
+    }
+    _Pragma("clang loop unroll(full)") for (size_t r = 0; r < PASS_ROWS; r++) {
+        if (r == rows) break;
+        vstore_lanes(c + r * ldc, acc0[r], k0);
+        if (k1) vstore_lanes(c + r * ldc + W, acc1[r], k1);
+    }
+}
+
+void NAME(lcm_sgemm_packed_f32)(const float *ap, const float *b, size_t ldb, float *c, size_t ldc, size_t m,
+                                size_t n, size_t k) {
+    if (k == 0) {
+        for (size_t i = 0; i < m; i++)
+            for (size_t j = 0; j < n; j++) c[i * ldc + j] = 0.0f;
+        return;
+    }
+    size_t nb = 262144 / 4 / k / (2 * W) * (2 * W);  // columns of B per block: k × nb floats ≈ 256 KiB
+    if (nb < 2 * W) nb = 2 * W;
+    for (size_t n0 = 0; n0 < n; n0 += nb) {
+        const size_t n1 = n0 + nb < n ? n0 + nb : n;
+        for (size_t m0 = 0; m0 < m; m0 += MR) {
+            const float *a = ap + m0 * k;
+            const size_t rows = m - m0 < MR ? m - m0 : MR;
+            for (size_t j = n0; j < n1; j += 2 * W) {
+                const size_t cols = n1 - j < 2 * W ? n1 - j : 2 * W;
+                for (size_t r0 = 0; r0 < rows; r0 += PASS_ROWS) {
+                    const size_t pr = rows - r0 < PASS_ROWS ? rows - r0 : PASS_ROWS;
+                    NAME(gemm_pass)(a, b + j, ldb, c + (m0 + r0) * ldc + j, ldc, k, r0, pr, cols);
+                }
+            }
+        }
+    }
+}
+
+#undef MR
