@@ -1,7 +1,7 @@
-// The body of the fused attention kernel, included by attention_simd.c once per instruction set with these
-// defined: NAME(x) (suffixes the function names), vec, W (lanes), vload, vstore, vset1, vzero, vfma, vmul,
-// SOFTMAX (the softmax_rows twin of that instruction set), and PV_BLOCK_MAX (2 or 4: vectors of output columns
-// per pass of P·V, bounded by the register count).
+// The body of the fused attention kernel, included by attention_simd.c once per instruction set after the vector
+// vocabulary of that set (simd_avx2.h or simd_avx512.h: NAME(x), vec, W, vload, vstore, vset1, vzero, vfma,
+// vmul) and with SOFTMAX (the softmax_rows twin of that instruction set) and PV_BLOCK_MAX (2 or 4: vectors of
+// output columns per pass of P·V, bounded by the register count) defined.
 //
 // Query rows go in tiles of up to TILE = 4 × ROWS rows, so every block of keys or values read from the L2 cache
 // serves four register tiles of ROWS rows from the L1 cache: S = (Q·Kᵀ)·scale for the tile's rows into the

@@ -1,6 +1,5 @@
-// The body of the packed GEMM kernel, included by gemm_simd.c once per instruction set with these defined:
-// NAME(x) (suffixes the function names), vec, W (lanes), vload, vstore, vload_lanes(p, k), vstore_lanes(p, v, k)
-// (the first k lanes, the others zero on load), vset1, vzero, vfma, and PASS_ROWS (rows of A per pass of the
+// The body of the packed GEMM kernel, included by gemm_simd.c once per instruction set after the vector
+// vocabulary of that set (simd_avx2.h or simd_avx512.h) and with PASS_ROWS defined (rows of A per pass of the
 // register tile, bounded by the register count: PASS_ROWS × 2 accumulators + 2 loads + 1 broadcast).
 //
 // C = A·B with A packed in panels of MR = 12 rows ([m/12][k][12], lcm_sgemm_pack_a_f32) and B read in place, rows
