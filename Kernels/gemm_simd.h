@@ -19,30 +19,25 @@ static inline __attribute__((always_inline)) void NAME(gemm_pass)(const float *a
     vec acc0[PASS_ROWS], acc1[PASS_ROWS];
     _Pragma("clang loop unroll(full)") for (size_t r = 0; r < PASS_ROWS; r++) acc0[r] = acc1[r] = vzero();
     const float *ap = a + r0;
-    if (cols == 2 * W) {
-        for (size_t p = 0; p < k; p++, ap += MR, b += ldb) {
-            const vec b0 = vload(b), b1 = vload(b + W);
-            _Pragma("clang loop unroll(full)") for (size_t r = 0; r < PASS_ROWS; r++) {
-                const vec x = vset1(ap[r]);
-                acc0[r] = vfma(x, b0, acc0[r]);
-                acc1[r] = vfma(x, b1, acc1[r]);
-            }
+    // a full tile (cols == 2W) takes plain loads and stores; the compiler makes a loop of its own for each case
+    const int full = cols == 2 * W;
+    const size_t k0 = cols < W ? cols : W, k1 = cols - k0;
+    for (size_t p = 0; p < k; p++, ap += MR, b += ldb) {
+        const vec b0 = full ? vload(b) : vload_lanes(b, k0);
+        const vec b1 = full ? vload(b + W) : k1 ? vload_lanes(b + W, k1) : vzero();
+        _Pragma("clang loop unroll(full)") for (size_t r = 0; r < PASS_ROWS; r++) {
+            const vec x = vset1(ap[r]);
+            acc0[r] = vfma(x, b0, acc0[r]);
+            acc1[r] = vfma(x, b1, acc1[r]);
         }
+    }
+    if (full) {
         _Pragma("clang loop unroll(full)") for (size_t r = 0; r < PASS_ROWS; r++) {
             if (r == rows) break;
             vstore(c + r * ldc, acc0[r]);
             vstore(c + r * ldc + W, acc1[r]);
         }
         return;
-    }
-    const size_t k0 = cols < W ? cols : W, k1 = cols - k0;
-    for (size_t p = 0; p < k; p++, ap += MR, b += ldb) {
-        const vec b0 = vload_lanes(b, k0), b1 = k1 ? vload_lanes(b + W, k1) : vzero();
-        _Pragma("clang loop unroll(full)") for (size_t r = 0; r < PASS_ROWS; r++) {
-            const vec x = vset1(ap[r]);
-            acc0[r] = vfma(x, b0, acc0[r]);
-            acc1[r] = vfma(x, b1, acc1[r]);
-        }
     }
     _Pragma("clang loop unroll(full)") for (size_t r = 0; r < PASS_ROWS; r++) {
         if (r == rows) break;
