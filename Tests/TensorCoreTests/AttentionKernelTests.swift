@@ -7,13 +7,6 @@ import Testing
 import TestSupport
 import TensorCore
 
-private func uniform(_ count: Int, _ bound: Float, _ rng: inout SplitMix64) -> [Float] {
-    (0..<count).map { _ in Float.random(in: -bound...bound, using: &rng) }
-}
-
-/// A NaN payload no kernel produces, marking memory a kernel must not write.
-private let sentinel = Float(bitPattern: 0x7FC0_5A5A)
-
 /// softmax(scale · q kᵀ) v in double for rows of q [rows, ldq] (first d used), k [nk, ldk], v [nk, ldv].
 private func attentionInDouble(_ q: [Float], ldq: Int, _ k: [Float], ldk: Int, _ v: [Float], ldv: Int, rows: Int,
                                nk: Int, d: Int, dv: Int, scale: Double) -> [Double] {

@@ -8,9 +8,6 @@ import Testing
 import TestSupport
 import TensorCore
 
-/// A NaN payload no kernel produces, marking memory a kernel must not write.
-private let sentinel = Float(bitPattern: 0x7FC0_5A5A)
-
 private typealias PackedGEMM = (UnsafePointer<Float>?, UnsafePointer<Float>?, Int, UnsafeMutablePointer<Float>?, Int,
                                 Int, Int, Int) -> Void
 
@@ -30,8 +27,8 @@ private typealias PackedGEMM = (UnsafePointer<Float>?, UnsafePointer<Float>?, In
             var rng = SplitMix64(state: seed)
             (self.m, self.n, self.k) = (m, n, k)
             (lda, ldb, ldc) = (k + 3, n + 5, n + 2)
-            a = (0..<m * lda).map { _ in Float.random(in: -1...1, using: &rng) }
-            b = (0..<k * ldb).map { _ in Float.random(in: -1...1, using: &rng) }
+            a = uniform(m * lda, 1, &rng)
+            b = uniform(k * ldb, 1, &rng)
             var p = [Float](repeating: .nan, count: lcm_sgemm_packed_a_floats(m, k))
             lcm_sgemm_pack_a_f32(a, lda, m, k, &p)
             packed = p

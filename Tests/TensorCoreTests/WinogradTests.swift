@@ -7,14 +7,6 @@ import Testing
 import TestSupport
 import TensorCore
 
-
-private func uniform(_ count: Int, _ bound: Float, _ rng: inout SplitMix64) -> [Float] {
-    (0..<count).map { _ in Float.random(in: -bound...bound, using: &rng) }
-}
-
-/// A NaN payload no kernel produces, marking memory a kernel must not write.
-private let sentinel = Float(bitPattern: 0x7FC0_5A5A)
-
 private func bits(_ values: [Float]) -> [UInt32] { values.map(\.bitPattern) }
 
 private extension Optional where Wrapped == [Float] {

@@ -86,3 +86,11 @@ public struct SplitMix64: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+/// A NaN payload no kernel produces: kernel tests fill memory a kernel must not write with it.
+public let sentinel = Float(bitPattern: 0x7FC0_5A5A)
+
+/// `count` floats uniform in ±bound.
+public func uniform(_ count: Int, _ bound: Float, _ rng: inout SplitMix64) -> [Float] {
+    (0..<count).map { _ in Float.random(in: -bound...bound, using: &rng) }
+}
