@@ -6,16 +6,9 @@
 // The GEMMs are our own (lcm_sgemm_packed_f32, Kernels/gemm_simd.c): the transformed weights are packed once per
 // call, right after their transform, and the kernel reads the transformed input where the input transform put it
 // and overwrites the results, where OpenBLAS packed both operands and cleared C at each of the 36 GEMMs of a chunk
-// (about a quarter of its time here). Fastest of 9 calls, two threads, OpenBLAS and our GEMM alternated twice:
-// 320 → 320 channels at 64² 13.5–13.8 → 12.1 ms, 640 → 640 at 32² 26–35 → 15–16 ms, 1920 → 640 at 32² 62–74 →
-// 52–60 ms, 256 → 256 at 256² 108–109 → 94–99 ms; 512 → 512 at 128² and 128 → 128 at 512² the same within the
-// noise (119–131 against 118–142 ms, 132–134 against 124–191 ms).
-//
-// The weights are transformed at every call, into the shared work buffer, not cached: transformed weights are
-// 4× the size of the originals (1.3 GB more memory for the SD 1.5 UNet layers that take this path at 512², 0.8 GB
-// for the VAE decoder at 256²), while transforming them costs little: 1280 channels at 32×32 take 130 ms instead
-// of 88 ms with cached weights (im2col: 214 ms), 320 channels at 64×64 about 10 % more, larger maps nothing
-// measurable; UNet steps and VAE decodes measured the same either way, within the noise.
+// (15 % of a VAE decode's samples against 39 % in its kernel, `perf record -e cpu-clock`). Per GEMM 1.1–1.3×
+// OpenBLAS's speed (Weights/tools/gemm_bench.c); per convolution 10–40 % faster on some shapes in one window and
+// the same within the noise in another (Weights/tools/conv_compare.sh; figures in Kernels/README.md).
 import CKernels
 
 /// Floats of the tile matrices (transformed input and GEMM results) per chunk of tile rows: 16 Mi floats, 64 MiB,
