@@ -3,7 +3,7 @@
 // lcm_sgemm_packed_f32 on A packed beforehand (as the Winograd path packs its weights once per convolution).
 // Fastest of 30 rounds, GFLOP/s; the largest difference between the two results.
 //
-//   cc -O2 -IKernels/include Weights/tools/gemm_bench.c Kernels/*.c -lopenblas -lm -o /tmp/gemm_bench
+//   clang -O2 -IKernels/include Weights/tools/gemm_bench.c Kernels/*.c -lopenblas -lm -o /tmp/gemm_bench
 //   OPENBLAS_CORETYPE=SkylakeX /tmp/gemm_bench    # or Haswell: the family lcm info reports
 #include <cblas.h>
 #include <math.h>
