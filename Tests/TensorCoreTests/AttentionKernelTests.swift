@@ -60,12 +60,16 @@ private func run(_ kernel: AttentionRows, _ q: [Float], ldq: Int, _ k: [Float], 
         }
     }
 
-    /// The largest |out − want| over the first dv columns of each row; the columns after them must be untouched.
+    /// The largest |out − want| over the first dv columns of each row (infinite where either is NaN); the columns
+    /// after them must be untouched.
     private func worstDifference(_ out: [Float], ldo: Int, rows: Int, dv: Int, _ name: String,
                                  _ want: (Int, Int) -> Double) -> Double {
         var worst = 0.0
         for i in 0..<rows {
-            for c in 0..<dv { worst = max(worst, abs(Double(out[i * ldo + c]) - want(i, c))) }
+            for c in 0..<dv {
+                let difference = abs(Double(out[i * ldo + c]) - want(i, c))
+                worst = difference.isNaN ? .infinity : max(worst, difference)
+            }
             for c in dv..<ldo { #expect(out[i * ldo + c].bitPattern == sentinel.bitPattern, "\(name) wrote past dv") }
         }
         return worst
@@ -105,6 +109,26 @@ private func run(_ kernel: AttentionRows, _ q: [Float], ldq: Int, _ k: [Float], 
 
     @Test(.enabled(if: KernelBenchmark.avx512Available))
     func avx512MatchesReference() { checkTwin("avx512", lcm_attention_rows_f32_avx512) }
+
+    /// Scores far below zero (−632 here) against keys that do not fill their last 32-key block: the zero scores of
+    /// the padding keys must not enter the rows' maxima, or every exp(score − max) underflows to 0.
+    @Test func paddingKeysStayOutOfTheMaxima() {
+        var rng = SplitMix64(state: 24)
+        let (rows, nk, d, dv) = (7, 77, 40, 40)
+        let q = [Float](repeating: 10, count: rows * d), k = [Float](repeating: -10, count: nk * (d + 1))
+        let v = uniform(nk * (dv + 2), 1, &rng)
+        let scale = 1 / Float(d).squareRoot()
+        let want = attentionInDouble(q, ldq: d, k, ldk: d + 1, v, ldv: dv + 2, rows: rows, nk: nk, d: d, dv: dv,
+                                     scale: Double(scale))
+        var twins: [(String, AttentionRows)] = [("reference", lcm_attention_rows_f32_ref)]
+        if lcm_cpu_has("avx2") != 0 && lcm_cpu_has("fma") != 0 { twins.append(("avx2", lcm_attention_rows_f32_avx2)) }
+        if KernelBenchmark.avx512Available { twins.append(("avx512", lcm_attention_rows_f32_avx512)) }
+        for (name, kernel) in twins {
+            let (out, ldo) = run(kernel, q, ldq: d, k, v, rows: rows, nk: nk, d: d, dv: dv, scale: scale)
+            let worst = worstDifference(out, ldo: ldo, rows: rows, dv: dv, name) { want[$0 * dv + $1] }
+            #expect(worst <= 2e-6, "\(name): \(worst)")
+        }
+    }
 
     /// The op on its fused path: batch 2, 5 heads, odd sequence lengths, against double.
     @Test func attentionOpMatchesDouble() {
