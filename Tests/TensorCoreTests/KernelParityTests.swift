@@ -63,7 +63,7 @@ private func worstRelativeError(_ a: [Float], _ r: [Float], floor: Float) -> Dou
     var worst = 0.0
     for (x, y) in zip(a, r) where x != y {
         if x.isNaN && y.isNaN { continue }
-        worst = max(worst, abs(Double(x) - Double(y)) / Double(max(abs(y), floor)))
+        worst = worse(worst, abs(Double(x) - Double(y)) / Double(max(abs(y), floor)))
     }
     return a.count == r.count ? worst : .infinity
 }

@@ -70,7 +70,7 @@ private typealias PackedGEMM = (UnsafePointer<Float>?, UnsafePointer<Float>?, In
                         #expect(c[i * x.ldc + j].bitPattern == sentinel.bitPattern, "wrote outside c at \(i),\(j)")
                         continue
                     }
-                    worst = max(worst, abs(Double(c[i * x.ldc + j]) - x.inDouble(i, j)) / Double(k).squareRoot())
+                    worst = worse(worst, abs(Double(c[i * x.ldc + j]) - x.inDouble(i, j)) / Double(k).squareRoot())
                 }
             }
             #expect(worst < 2e-6, "m \(m) n \(n) k \(k): error \(worst) per √k")
@@ -88,7 +88,7 @@ private typealias PackedGEMM = (UnsafePointer<Float>?, UnsafePointer<Float>?, In
                     if j >= n {
                         #expect(t.bitPattern == sentinel.bitPattern, "\(name) wrote outside c at \(i),\(j)")
                     } else {
-                        worst = max(worst, abs(r - t))
+                        worst = worse(worst, abs(r - t))
                     }
                 }
             }

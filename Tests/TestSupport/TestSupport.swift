@@ -94,3 +94,7 @@ public let sentinel = Float(bitPattern: 0x7FC0_5A5A)
 public func uniform(_ count: Int, _ bound: Float, _ rng: inout SplitMix64) -> [Float] {
     (0..<count).map { _ in Float.random(in: -bound...bound, using: &rng) }
 }
+
+/// The larger of a running worst error and a new one, a NaN counting as infinite: Swift's max returns its first
+/// argument when the second is NaN, so a kernel that wrote NaN would otherwise pass unseen.
+public func worse<T: FloatingPoint>(_ worst: T, _ error: T) -> T { error.isNaN ? .infinity : max(worst, error) }
