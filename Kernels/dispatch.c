@@ -88,8 +88,9 @@ void lcm_sgemm_packed_f32(const float *ap, const float *b, size_t ldb, float *c,
                           size_t k) {
     PICK3(lcm_sgemm_packed_f32)(ap, b, ldb, c, ldc, m, n, k);
 }
-void lcm_winograd4x4_weights_f32(const float *g, float *u, size_t ps, size_t cin, size_t co0, size_t co1) {
-    PICK(lcm_winograd4x4_weights_f32)(g, u, ps, cin, co0, co1);
+void lcm_winograd4x4_weights_panel_f32(const float *g, size_t cin, size_t co0, size_t rows, float *packed,
+                                       size_t ps) {
+    PICK(lcm_winograd4x4_weights_panel_f32)(g, cin, co0, rows, packed, ps);
 }
 void lcm_winograd4x4_input_f32(const float *x, float *v, size_t ld, size_t ps, size_t c0, size_t c1, size_t h,
                                size_t w, size_t ty0, size_t ty1) {

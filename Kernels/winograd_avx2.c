@@ -1,5 +1,6 @@
-// AVX2 twins of the Winograd F(4×4, 3×3) transforms in winograd_ref.c: the weights four input channels per
-// vector of doubles, the input and output eight horizontally adjacent tiles per vector. Tile columns sit four
+// AVX2 twins of the Winograd F(4×4, 3×3) transforms in winograd_ref.c: the weights four output channels of a
+// 12-channel panel per vector of doubles (gathered, so that each result lands where the packed GEMM reads it),
+// the input and output eight horizontally adjacent tiles per vector. Tile columns sit four
 // floats apart in the image, so rows are split into their four phases (x mod 4) and joined again with 4×8
 // transposes. The arithmetic is the reference's, operation for operation, without FMA, so the twins agree bit
 // for bit. Compiled for AVX2 per function, like avx2.c.
@@ -96,28 +97,31 @@ static inline void output_1d8(const __m256 m[6], __m256 o[4]) {
     o[3] = _mm256_add_ps(_mm256_add_ps(d12, _mm256_mul_ps(splat(8.0f), d34)), m[5]);
 }
 
-void lcm_winograd4x4_weights_f32_avx2(const float *g, float *u, size_t point_stride, size_t cin, size_t co0,
-                                      size_t co1) {
-    const __m128i channels = _mm_setr_epi32(0, 9, 18, 27);  // offsets of one tap in four consecutive kernels
-    for (size_t co = co0; co < co1; co++) {
-        for (size_t ci = 0; ci < cin; ci += 4) {
-            size_t lanes = cin - ci < 4 ? cin - ci : 4;
-            __m128 mask = _mm_castsi128_ps(_mm_loadu_si128((const __m128i *)(tail_bits + 8 - lanes)));
-            const float *k = g + (co * cin + ci) * 9;
+void lcm_winograd4x4_weights_panel_f32_avx2(const float *g, size_t cin, size_t co0, size_t rows, float *packed,
+                                            size_t point_stride) {
+    // the panel's twelve rows in three groups of four lanes: offsets of tap 0 of (co0 + r, ci) from (co0, ci)
+    __m128i rowsAt[3];
+    __m128 live[3];
+    for (int q = 0; q < 3; q++) {
+        const int r = 4 * q;
+        rowsAt[q] = _mm_mullo_epi32(_mm_setr_epi32(r, r + 1, r + 2, r + 3), _mm_set1_epi32((int)(cin * 9)));
+        size_t lanes = rows > (size_t)r ? rows - (size_t)r : 0;
+        if (lanes > 4) lanes = 4;
+        live[q] = _mm_castsi128_ps(_mm_loadu_si128((const __m128i *)(tail_bits + 8 - lanes)));
+    }
+    for (size_t ci = 0; ci < cin; ci++) {
+        const float *k = g + (co0 * cin + ci) * 9;
+        float *out = packed + ci * 12;
+        for (int q = 0; q < 3; q++) {
             __m256d tap[9], t[3][6], o[6];
             for (size_t i = 0; i < 9; i++)
-                tap[i] = _mm256_cvtps_pd(_mm_mask_i32gather_ps(_mm_setzero_ps(), k + i, channels, mask, 4));
+                tap[i] = _mm256_cvtps_pd(_mm_mask_i32gather_ps(_mm_setzero_ps(), k + i, rowsAt[q], live[q], 4));
             for (size_t c = 0; c < 3; c++) weights_1d4(tap[c], tap[3 + c], tap[6 + c], t[c]);
-            float *out = u + (co - co0) * cin + ci;
             for (size_t i = 0; i < 6; i++) {
                 weights_1d4(t[0][i], t[1][i], t[2][i], o);
-                for (size_t j = 0; j < 6; j++) {
-                    float *dst = out + (6 * i + j) * point_stride;
-                    if (lanes == 4)
-                        _mm_storeu_ps(dst, _mm256_cvtpd_ps(o[j]));
-                    else
-                        _mm_maskstore_ps(dst, _mm_castps_si128(mask), _mm256_cvtpd_ps(o[j]));
-                }
+                // rows past `rows` transform zeros, which may come out as -0: stored as +0, like the reference
+                for (size_t j = 0; j < 6; j++)
+                    _mm_storeu_ps(out + (6 * i + j) * point_stride + 4 * q, _mm_and_ps(_mm256_cvtpd_ps(o[j]), live[q]));
             }
         }
     }
@@ -218,8 +222,10 @@ void lcm_winograd4x4_output_f32_avx2(const float *m, size_t ld, size_t point_str
 
 #else  // not x86: the AVX2 names forward to the reference twins
 
-void lcm_winograd4x4_weights_f32_avx2(const float *g, float *u, size_t ps, size_t cin, size_t co0, size_t co1) {
-    lcm_winograd4x4_weights_f32_ref(g, u, ps, cin, co0, co1);
+
+void lcm_winograd4x4_weights_panel_f32_avx2(const float *g, size_t cin, size_t co0, size_t rows, float *packed,
+                                            size_t ps) {
+    lcm_winograd4x4_weights_panel_f32_ref(g, cin, co0, rows, packed, ps);
 }
 
 void lcm_winograd4x4_input_f32_avx2(const float *x, float *v, size_t ld, size_t ps, size_t c0, size_t c1, size_t h,

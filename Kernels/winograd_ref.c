@@ -39,14 +39,18 @@ static inline void weights_1d(double g0, double g1, double g2, double o[6]) {
     o[5] = g2;
 }
 
-void lcm_winograd4x4_weights_f32_ref(const float *g, float *u, size_t point_stride, size_t cin, size_t co0,
-                                     size_t co1) {
-    for (size_t co = co0; co < co1; co++) {
-        for (size_t ci = 0; ci < cin; ci++) {
-            const float *k = g + (co * cin + ci) * 9;
+void lcm_winograd4x4_weights_panel_f32_ref(const float *g, size_t cin, size_t co0, size_t rows, float *packed,
+                                           size_t point_stride) {
+    for (size_t ci = 0; ci < cin; ci++) {
+        for (size_t r = 0; r < 12; r++) {
+            float *out = packed + ci * 12 + r;
+            if (r >= rows) {
+                for (size_t p = 0; p < 36; p++) out[p * point_stride] = 0.0f;
+                continue;
+            }
+            const float *k = g + ((co0 + r) * cin + ci) * 9;
             double t[3][6], o[6];  // t[c] = G (column c of the kernel)
             for (size_t c = 0; c < 3; c++) weights_1d(k[c], k[3 + c], k[6 + c], t[c]);
-            float *out = u + (co - co0) * cin + ci;
             for (size_t i = 0; i < 6; i++) {
                 weights_1d(t[0][i], t[1][i], t[2][i], o);
                 for (size_t j = 0; j < 6; j++) out[(6 * i + j) * point_stride] = (float)o[j];

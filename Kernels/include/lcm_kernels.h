@@ -189,14 +189,15 @@ void lcm_sgemm_packed_f32_avx512(const float *ap, const float *b, size_t ldb, fl
 // the image). Transformed values live in 36 matrices, one per point p = 6i + j of the 6×6 transform: entry
 // (p, row, t) is at base[p*point_stride + row*ld + t], where row is a channel and t = (ty-ty0)*tiles_x + tx
 // counts the tiles of the rows ty0..<ty1 being transformed.
-/// Weight transform U = G g Gᵀ, evaluated in double, of output channels co0..<co1 of g [cout, cin, 3, 3]:
-/// (co, ci) goes to u[p*point_stride + (co-co0)*cin + ci], so u holds 36 matrices [co1-co0, cin].
-void lcm_winograd4x4_weights_f32(const float *g, float *u, size_t point_stride, size_t cin, size_t co0,
-                                 size_t co1);
-void lcm_winograd4x4_weights_f32_ref(const float *g, float *u, size_t point_stride, size_t cin, size_t co0,
-                                     size_t co1);
-void lcm_winograd4x4_weights_f32_avx2(const float *g, float *u, size_t point_stride, size_t cin, size_t co0,
-                                      size_t co1);
+/// Weight transform U = G g Gᵀ, evaluated in double, of output channels co0 ..< co0 + rows (rows ≤ 12) of
+/// g [cout, cin, 3, 3], written per point as one 12-row panel of lcm_sgemm_pack_a_f32's layout, ready for
+/// lcm_sgemm_packed_f32: U[p] (co0 + r, ci) goes to packed[p*point_stride + ci*12 + r]; rows r ≥ `rows` are zero.
+void lcm_winograd4x4_weights_panel_f32(const float *g, size_t cin, size_t co0, size_t rows, float *packed,
+                                       size_t point_stride);
+void lcm_winograd4x4_weights_panel_f32_ref(const float *g, size_t cin, size_t co0, size_t rows, float *packed,
+                                           size_t point_stride);
+void lcm_winograd4x4_weights_panel_f32_avx2(const float *g, size_t cin, size_t co0, size_t rows, float *packed,
+                                            size_t point_stride);
 /// Input transform V = Bᵀ d B of the tiles in rows ty0..<ty1 of one image x [c, h, w], channels c0..<c1
 /// (row ci).
 void lcm_winograd4x4_input_f32(const float *x, float *v, size_t ld, size_t point_stride, size_t c0, size_t c1,

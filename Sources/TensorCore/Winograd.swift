@@ -3,9 +3,10 @@
 // the input in 6×6 tiles into 36 matrices [C_in × tiles], 36 GEMMs, and the output transform with the bias
 // (C kernels in Kernels/winograd_*.c). 2.25 multiplications per output instead of 9.
 //
-// The GEMMs are our own (lcm_sgemm_packed_f32, Kernels/gemm_simd.c): the transformed weights are packed once per
-// call, right after their transform, and the kernel reads the transformed input where the input transform put it
-// and overwrites the results, where OpenBLAS packed both operands and cleared C at each of the 36 GEMMs of a chunk
+// The GEMMs are our own (lcm_sgemm_packed_f32, Kernels/gemm_simd.c): the weight transform writes the transformed
+// weights in the kernel's packed layout, a panel of 12 output channels at a time (lcm_winograd4x4_weights_panel_f32,
+// 1.5–2.5× faster than transforming into 36 matrices and packing those: Kernels/README.md), and the kernel reads
+// the transformed input where the input transform put it and overwrites the results, where OpenBLAS packed both operands and cleared C at each of the 36 GEMMs of a chunk
 // (15 % of a VAE decode's samples against 39 % in its kernel, `perf record -e cpu-clock`). Per GEMM 1.1–1.3×
 // OpenBLAS's speed (Weights/tools/gemm_bench.c); per convolution 10–40 % faster on some shapes in one window and
 // the same within the noise in another (Weights/tools/conv_compare.sh; figures in Kernels/README.md).
@@ -46,16 +47,16 @@ func winogradConv2d(_ x: Tensor, weight: UnsafePointer<Float>, outputChannels: I
         return winogradPerThread(x, weight: weight, outputChannels: outputChannels, bias: bias, into: y)
     }
     WorkBuffer.convolution.with(count: plan.scratchCount) { v in
-        let m = v + 36 * plan.inputStride, u = m + 36 * plan.outputStride, packed = u + 36 * plan.weightStride
+        let m = v + 36 * plan.inputStride, packed = m + 36 * plan.outputStride
         let blocks = stride(from: 0, to: plan.cout, by: plan.blockChannels).map {
             $0..<min(plan.cout, $0 + plan.blockChannels)
         }
-        if blocks.count == 1 { plan.transformWeights(weight, blocks[0], into: u, packed: packed) }
+        if blocks.count == 1 { plan.transformWeights(weight, blocks[0], into: packed) }
         for row0 in stride(from: 0, to: plan.tileRows, by: plan.chunkRows) {
             let pieces = plan.pieces(row0..<min(plan.tileRows, row0 + plan.chunkRows))
             plan.transformInput(x, pieces, into: v)
             for block in blocks {
-                if blocks.count > 1 { plan.transformWeights(weight, block, into: u, packed: packed) }
+                if blocks.count > 1 { plan.transformWeights(weight, block, into: packed) }
                 plan.multiply(packed, v, block, tiles: pieces.tiles, into: m)
             }
             plan.transformOutput(m, bias: bias, pieces, into: y)
@@ -67,9 +68,8 @@ func winogradConv2d(_ x: Tensor, weight: UnsafePointer<Float>, outputChannels: I
 private func winogradPerThread(_ x: Tensor, weight: UnsafePointer<Float>, outputChannels: Int, bias: Tensor?,
                                into y: UnsafeMutablePointer<Float>) {
     let plan = WinogradPlan(input: x.shape, outputChannels: outputChannels, tileBudget: threadTileBudget)
-    WorkBuffer.convolution.with(count: 36 * (plan.weightStride + plan.packedStride)) { u in
-        let packed = u + 36 * plan.weightStride
-        plan.transformWeights(weight, 0..<plan.cout, into: u, packed: packed)
+    WorkBuffer.convolution.with(count: 36 * plan.packedStride) { packed in
+        plan.transformWeights(weight, 0..<plan.cout, into: packed)
         ThreadPolicy.parallelFor(plan.tileRows) { rows in
             let v = UnsafeMutablePointer<Float>.allocate(capacity: 36 * (plan.inputStride + plan.outputStride))
             defer { v.deallocate() }
@@ -95,8 +95,8 @@ private struct WinogradPlan {
     /// Output channels per block of transformed weights: equal blocks within the weight budget.
     let blockChannels: Int
     let ld: Int
-    let inputStride, outputStride, weightStride: Int
-    /// Floats between the 36 packed weight matrices (lcm_sgemm_pack_a_f32 of a block's transformed weights).
+    let inputStride, outputStride: Int
+    /// Floats between the 36 packed weight matrices (a block's transformed weights in lcm_sgemm_pack_a_f32's layout).
     let packedStride: Int
 
     /// `tileBudget`: floats of tile matrices (transformed input and GEMM results) per chunk.
@@ -113,12 +113,11 @@ private struct WinogradPlan {
         ld = (chunkRows * tilesX + 15) / 16 * 16
         inputStride = Self.oddLines(cin * ld)
         outputStride = Self.oddLines(cout * ld)
-        weightStride = Self.oddLines(blockChannels * cin)
         packedStride = Self.oddLines(lcm_sgemm_packed_a_floats(blockChannels, cin))
     }
 
     var tileRows: Int { batch * tilesY }
-    var scratchCount: Int { 36 * (inputStride + outputStride + weightStride + packedStride) }
+    var scratchCount: Int { 36 * (inputStride + outputStride + packedStride) }
 
     /// The smallest n' >= n that is an odd multiple of 16 floats (one 64-byte line).
     static func oddLines(_ n: Int) -> Int { ((n + 15) / 16 | 1) * 16 }
@@ -142,19 +141,13 @@ private struct WinogradPlan {
         return result
     }
 
-    /// U[p] for output channels `block` into `u` and packed for lcm_sgemm_packed_f32 into `packed`: the threads
-    /// take panels of 12 channels and pack each one right after transforming it, while it is in their cache.
-    func transformWeights(_ g: UnsafePointer<Float>, _ block: Range<Int>, into u: UnsafeMutablePointer<Float>,
-                          packed: UnsafeMutablePointer<Float>) {
+    /// U[p] for output channels `block`, packed for lcm_sgemm_packed_f32: the threads take panels of 12 channels.
+    func transformWeights(_ g: UnsafePointer<Float>, _ block: Range<Int>, into packed: UnsafeMutablePointer<Float>) {
         ThreadPolicy.parallelFor((block.count + 11) / 12) { panels in
             for panel in panels {
-                let r0 = panel * 12, rows = min(12, block.count - r0)
-                lcm_winograd4x4_weights_f32(g, u + r0 * cin, weightStride, cin, block.lowerBound + r0,
-                                            block.lowerBound + r0 + rows)
-                for p in 0..<36 {
-                    lcm_sgemm_pack_a_f32(u + p * weightStride + r0 * cin, cin, rows, cin,
-                                         packed + p * packedStride + r0 * cin)
-                }
+                let r0 = panel * 12
+                lcm_winograd4x4_weights_panel_f32(g, cin, block.lowerBound + r0, min(12, block.count - r0),
+                                                  packed + r0 * cin, packedStride)
             }
         }
     }

@@ -62,24 +62,30 @@ private func errors(_ got: [Float], _ want: [Double]) -> (abs: Double, rel: Doub
     ]
 
     @Suite(.enabled(if: cpuHasAVX2FMA)) struct AVX2MatchesReference {
+        /// Panels of every row count, starting at channel 0 and at odd channels, written point matrices a padded
+        /// stride apart: bit for bit, every entry of the panel written, rows past the count +0, nothing else touched.
         @Test func weightTransformIsBitExact() {
             var rng = SplitMix64(state: 10)
-            for (cout, cin) in [(1, 1), (3, 2), (5, 3), (4, 4), (2, 5), (3, 17), (17, 64), (2, 130)] {
+            for (cout, cin) in [(1, 1), (3, 2), (5, 3), (12, 4), (13, 5), (17, 17), (25, 64), (14, 130)] {
                 let g = uniform(cout * cin * 9, 2, &rng)
-                // output channels 1..<cout when there are several, into matrices a padded stride apart
-                let co0 = cout > 1 ? 1 : 0
-                let rows = cout - co0, pointStride = rows * cin + 3
-                var ref = [Float](repeating: sentinel, count: 36 * pointStride)
-                var avx = ref
-                ref.withUnsafeMutableBufferPointer {
-                    lcm_winograd4x4_weights_f32_ref(g, $0.baseAddress!, pointStride, cin, co0, cout)
+                for co0 in Set([0, 1, cout > 12 ? 12 : 0]) where co0 < cout {
+                    let rows = min(12, cout - co0), pointStride = 12 * cin + 5
+                    var ref = [Float](repeating: sentinel, count: 36 * pointStride)
+                    var avx = ref
+                    ref.withUnsafeMutableBufferPointer {
+                        lcm_winograd4x4_weights_panel_f32_ref(g, cin, co0, rows, $0.baseAddress!, pointStride)
+                    }
+                    avx.withUnsafeMutableBufferPointer {
+                        lcm_winograd4x4_weights_panel_f32_avx2(g, cin, co0, rows, $0.baseAddress!, pointStride)
+                    }
+                    let name = "weight panel \(cout)×\(cin) from \(co0)"
+                    #expect(bits(avx) == bits(ref), "\(name)")
+                    let inPanel = { (i: Int) in i % pointStride < 12 * cin }
+                    #expect((0..<ref.count).allSatisfy { inPanel($0) != (ref[$0].bitPattern == sentinel.bitPattern) },
+                            "\(name) wrote outside its panel or left entries unwritten")
+                    #expect((0..<ref.count).allSatisfy { !inPanel($0) || $0 % pointStride % 12 < rows
+                                                         || ref[$0].bitPattern == 0 }, "\(name): padding rows not +0")
                 }
-                avx.withUnsafeMutableBufferPointer {
-                    lcm_winograd4x4_weights_f32_avx2(g, $0.baseAddress!, pointStride, cin, co0, cout)
-                }
-                #expect(bits(avx) == bits(ref), "weight transform \(cout)×\(cin)")
-                #expect((0..<ref.count).allSatisfy { ($0 % pointStride < rows * cin) != ref[$0].isNaN },
-                        "weight transform \(cout)×\(cin) wrote outside its matrices or left entries unwritten")
             }
         }
 
@@ -169,8 +175,9 @@ private func errors(_ got: [Float], _ want: [Double]) -> (abs: Double, rel: Doub
     /// 1/12, -1/12, 0): the exact products, rounded once to float.
     @Test func weightTransformOfCentreTap() {
         let g: [Float] = [0, 0, 0, 0, 1, 0, 0, 0, 0]
-        var u = [Float](repeating: sentinel, count: 36)
-        u.withUnsafeMutableBufferPointer { lcm_winograd4x4_weights_f32_ref(g, $0.baseAddress!, 1, 1, 0, 1) }
+        var packed = [Float](repeating: sentinel, count: 36 * 12)
+        packed.withUnsafeMutableBufferPointer { lcm_winograd4x4_weights_panel_f32_ref(g, 1, 0, 1, $0.baseAddress!, 12) }
+        let u = (0..<36).map { packed[12 * $0] }
         let column: [Double] = [0, -1.0 / 6, 1.0 / 6, 1.0 / 12, -1.0 / 12, 0]
         for i in 0..<6 {
             for j in 0..<6 {
