@@ -6,30 +6,31 @@
 #if defined(__x86_64__) || defined(__i386__)
 
 #include <immintrin.h>
+#include <math.h>
 
 #pragma STDC FP_CONTRACT OFF
 
-// ---- AVX2 + FMA: 8 lanes, P·V in blocks of 2 vectors (6 rows × 2 accumulators + 2 loads + 1 broadcast ≤ 16)
+// ---- AVX2 + FMA: 8 lanes, register tiles of 2 vectors × 6 (12 accumulators + 2 loads + 1 broadcast ≤ 16)
 #pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
 #include "simd_avx2.h"
-#define SOFTMAX lcm_softmax_rows_f32_avx2
-#define PV_BLOCK_MAX 2
+#define KEYS 6
+#define COLUMNS 6
 #include "attention_simd.h"
 #include "simd_undef.h"
-#undef SOFTMAX
-#undef PV_BLOCK_MAX
+#undef KEYS
+#undef COLUMNS
 #pragma clang attribute pop
 
-// ---- AVX-512: 16 lanes, P·V in blocks of 4 vectors (6 × 4 accumulators + 4 loads + 1 broadcast ≤ 32)
+// ---- AVX-512: 16 lanes, register tiles of 2 vectors × 12 (24 accumulators + 2 loads + 1 broadcast ≤ 32)
 #pragma clang attribute push(__attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma"))), \
                              apply_to = function)
 #include "simd_avx512.h"
-#define SOFTMAX lcm_softmax_rows_f32_avx512
-#define PV_BLOCK_MAX 4
+#define KEYS 12
+#define COLUMNS 12
 #include "attention_simd.h"
 #include "simd_undef.h"
-#undef SOFTMAX
-#undef PV_BLOCK_MAX
+#undef KEYS
+#undef COLUMNS
 #pragma clang attribute pop
 
 #else  // not x86: forward to the reference twin

@@ -1,127 +1,140 @@
 // The body of the fused attention kernel, included by attention_simd.c once per instruction set after the vector
-// vocabulary of that set (simd_avx2.h or simd_avx512.h: NAME(x), vec, W, vload, vstore, vset1, vzero, vfma,
-// vmul) and with SOFTMAX (the softmax_rows twin of that instruction set) and PV_BLOCK_MAX (2 or 4: vectors of
-// output columns per pass of P·V, bounded by the register count) defined.
+// vocabulary of that set (simd_avx2.h or simd_avx512.h: NAME(x), vec, W, vload, vstore, vset1, vzero, vfma, vmul,
+// vadd, vsub, vmax, vexp_nonpositive) and with KEYS (keys per register tile of Q·Kᵀ: 12 or 6) and COLUMNS
+// (output columns per register tile of P·V: 12 or 6) defined, bounded by the register count.
 //
-// Query rows go in tiles of up to TILE = 4 × ROWS rows, so every block of keys or values read from the L2 cache
-// serves four register tiles of ROWS rows from the L1 cache: S = (Q·Kᵀ)·scale for the tile's rows into the
-// scratch (L2 resident), P = exp(S − rowmax) with its row sums (SOFTMAX), then O = P·V in blocks of keys whose
-// values fit in L1, accumulated in the scratch, and divided by the sums. K comes packed in blocks of 32 keys
-// ([nk/32][d][32]), V as rows of dvp floats (lcm_attention_pack_f32), so both inner loops read memory in order.
-// A last register tile of fewer than ROWS rows reads its queries from a zero-padded copy.
+// Query rows lie across the vector lanes: a tile of TR = 2W rows is transposed once into Qᵀ [d][TR], then
+// Sᵀ = (K·Qᵀ)·scale [nk][TR] is computed by register tiles of 2 vectors × KEYS keys (each key component broadcast
+// from the packed keys [nk/12][d][12]), keeping each row's maximum in two vectors; P = exp(S − max) replaces Sᵀ in
+// place with the row sums summed down the keys; Oᵀ = Vᵀ·P [dv][TR] by register tiles of 2 vectors × COLUMNS
+// columns (each value broadcast from its row of V), in blocks of 128 keys whose scores stay in L1; the rows are
+// divided by their sums and transposed into o. Every product uses whole vectors: a 40-float head costs 2.5 vectors
+// of multiply-adds per query row and key in both products, where rows along the lanes padded P·V to 3 vectors.
+// One thread, one head of 4096 queries, fastest of 7, AVX-512: 4096 keys of 40 floats 28.3–29.4 → 21.0–21.9 ms,
+// 1024 keys of 80 11.4–11.7 → 9.6–9.9 ms, 4096 keys of 512 (the VAE's) 369 → 263 ms, 77 keys 0.7 → 0.5 ms; AVX2
+// (LCM_KERNELS=avx2): 58.8 → 40.8–41.5 ms, 22.9–23.5 → 18.8–18.9 ms, 1.2–1.3 → 0.9 ms.
 
-#define ROWS 6
-#define TILE (4 * ROWS)
+#define TR (2 * W)
+#define PV_KEYS 128
 
-/// S (row stride nkp) of `tiles` register tiles, whose queries start at q[t] (row stride ldq[t]): 2W keys at a time.
-static inline __attribute__((always_inline)) void NAME(qk)(const float *const *q, const size_t *ldq, size_t tiles,
-                                                           const float *kb, size_t nkp, size_t d, float scale,
-                                                           float *s) {
-    const vec vs = vset1(scale);
-    for (size_t j = 0; j < nkp; j += 2 * W) {
-        const float *k = kb + (j / 32) * d * 32 + j % 32;
-        for (size_t t = 0; t < tiles; t++) {
-            vec acc0[ROWS], acc1[ROWS];
-            for (size_t r = 0; r < ROWS; r++) acc0[r] = acc1[r] = vzero();
-            const float *qt = q[t];
-            const size_t ld = ldq[t];
-            for (size_t c = 0; c < d; c++) {
-                vec k0 = vload(k + c * 32), k1 = vload(k + c * 32 + W);
-                for (size_t r = 0; r < ROWS; r++) {
-                    vec qb = vset1(qt[r * ld + c]);
-                    acc0[r] = vfma(qb, k0, acc0[r]);
-                    acc1[r] = vfma(qb, k1, acc1[r]);
-                }
-            }
-            float *st = s + t * ROWS * nkp;
-            for (size_t r = 0; r < ROWS; r++) {
-                vstore(st + r * nkp + j, vmul(acc0[r], vs));
-                vstore(st + r * nkp + j + W, vmul(acc1[r], vs));
-            }
+/// Sᵀ rows j0 ..< j0 + KEYS (keys ko ..< ko + KEYS of the 12-key block at kb) for the tile: acc += Qᵀ[c] · k[c].
+static inline __attribute__((always_inline)) void NAME(qk_tile)(const float *qt, const float *kb, size_t ko, size_t d,
+                                                                vec scale, float *s, size_t j0, size_t nk, vec *m0,
+                                                                vec *m1) {
+    vec a0[KEYS], a1[KEYS];
+    _Pragma("clang loop unroll(full)") for (int jj = 0; jj < KEYS; jj++) a0[jj] = a1[jj] = vzero();
+    for (size_t c = 0; c < d; c++) {
+        const vec q0 = vload(qt + c * TR), q1 = vload(qt + c * TR + W);
+        const float *k = kb + c * 12 + ko;
+        _Pragma("clang loop unroll(full)") for (int jj = 0; jj < KEYS; jj++) {
+            const vec kc = vset1(k[jj]);
+            a0[jj] = vfma(q0, kc, a0[jj]);
+            a1[jj] = vfma(q1, kc, a1[jj]);
+        }
+    }
+    _Pragma("clang loop unroll(full)") for (int jj = 0; jj < KEYS; jj++) {
+        const vec s0 = vmul(a0[jj], scale), s1 = vmul(a1[jj], scale);
+        vstore(s + (j0 + jj) * TR, s0);
+        vstore(s + (j0 + jj) * TR + W, s1);
+        if (j0 + jj < nk) {  // operand order skips NaN scores, as softmax_rows does
+            *m0 = vmax(s0, *m0);
+            *m1 = vmax(s1, *m1);
         }
     }
 }
 
-/// acc (ROWS rows of dvp floats, columns c0 ..< c0 + cb·W) += P[:, j0 ..< j1] · V[j0 ..< j1, those columns];
-/// `first` starts from zero instead.
-static inline __attribute__((always_inline)) void NAME(pv_block)(const float *s, size_t nkp, const float *vp,
-                                                                 size_t dvp, size_t j0, size_t j1, float *out,
-                                                                 size_t c0, int first, size_t cb) {
-    vec acc[ROWS][PV_BLOCK_MAX];
-    for (size_t r = 0; r < ROWS; r++)
-        for (size_t b = 0; b < cb; b++) acc[r][b] = first ? vzero() : vload(out + r * dvp + c0 + b * W);
+/// acc[c0 ..< c0 + nc][TR] (+)= Σ_{j0 ≤ j < j1} P[j] · V[j][c]; `first` starts from zero.
+static inline __attribute__((always_inline)) void NAME(pv_tile)(const float *s, const float *vp, size_t dv, size_t c0,
+                                                                size_t j0, size_t j1, float *acc, int first,
+                                                                const int nc) {
+    vec a0[COLUMNS], a1[COLUMNS];
+    _Pragma("clang loop unroll(full)") for (int cc = 0; cc < nc; cc++) {
+        a0[cc] = first ? vzero() : vload(acc + (c0 + cc) * TR);
+        a1[cc] = first ? vzero() : vload(acc + (c0 + cc) * TR + W);
+    }
     for (size_t j = j0; j < j1; j++) {
-        vec v[PV_BLOCK_MAX];
-        for (size_t b = 0; b < cb; b++) v[b] = vload(vp + j * dvp + c0 + b * W);
-        for (size_t r = 0; r < ROWS; r++) {
-            vec p = vset1(s[r * nkp + j]);
-            for (size_t b = 0; b < cb; b++) acc[r][b] = vfma(p, v[b], acc[r][b]);
+        const vec p0 = vload(s + j * TR), p1 = vload(s + j * TR + W);
+        const float *v = vp + j * dv + c0;
+        _Pragma("clang loop unroll(full)") for (int cc = 0; cc < nc; cc++) {
+            const vec vc = vset1(v[cc]);
+            a0[cc] = vfma(p0, vc, a0[cc]);
+            a1[cc] = vfma(p1, vc, a1[cc]);
         }
     }
-    for (size_t r = 0; r < ROWS; r++)
-        for (size_t b = 0; b < cb; b++) vstore(out + r * dvp + c0 + b * W, acc[r][b]);
+    _Pragma("clang loop unroll(full)") for (int cc = 0; cc < nc; cc++) {
+        vstore(acc + (c0 + cc) * TR, a0[cc]);
+        vstore(acc + (c0 + cc) * TR + W, a1[cc]);
+    }
 }
 
-/// One tile of `rows` ≤ TILE query rows.
+/// One tile of `rows` ≤ TR query rows.
 static void NAME(tile)(const float *q, size_t ldq, const float *kb, const float *vp, float *o, size_t ldo,
                        size_t rows, size_t nk, size_t d, size_t dv, float scale, float *scratch) {
-    const size_t nkp = (nk + 31) / 32 * 32, dvp = (dv + 15) / 16 * 16;
-    const size_t tiles = (rows + ROWS - 1) / ROWS;
-    float *s = scratch, *acc = s + TILE * nkp, *sums = acc + TILE * dvp, *qpad = sums + TILE;
-    const float *qt[4];
-    size_t ld[4];
-    for (size_t t = 0; t < tiles; t++) {
-        qt[t] = q + t * ROWS * ldq;
-        ld[t] = ldq;
+    const size_t nkp = (nk + 11) / 12 * 12;
+    float *qt = scratch, *s = qt + d * TR, *acc = s + nkp * TR;
+    for (size_t c = 0; c < d; c++)
+        for (size_t r = 0; r < TR; r++) qt[c * TR + r] = r < rows ? q[r * ldq + c] : 0.0f;
+    // Sᵀ and the rows' maxima
+    vec m0 = vset1(-INFINITY), m1 = m0;
+    const vec vs = vset1(scale);
+    for (size_t j0 = 0; j0 < nkp; j0 += 12)
+        for (size_t ko = 0; ko < 12; ko += KEYS) NAME(qk_tile)(qt, kb + j0 * d, ko, d, vs, s, j0 + ko, nk, &m0, &m1);
+    // P = exp(S − max) and the row sums: float partial sums of up to 64 keys (each term ≤ 1), added in double
+    double sums[TR] = {0};
+    for (size_t j0 = 0; j0 < nk; j0 += 64) {
+        const size_t j1 = j0 + 64 < nk ? j0 + 64 : nk;
+        vec sum0 = vzero(), sum1 = vzero();
+        for (size_t j = j0; j < j1; j++) {
+            const vec e0 = vexp_nonpositive(vsub(vload(s + j * TR), m0));
+            const vec e1 = vexp_nonpositive(vsub(vload(s + j * TR + W), m1));
+            vstore(s + j * TR, e0);
+            vstore(s + j * TR + W, e1);
+            sum0 = vadd(sum0, e0);
+            sum1 = vadd(sum1, e1);
+        }
+        float part[TR];
+        vstore(part, sum0);
+        vstore(part + W, sum1);
+        for (size_t r = 0; r < TR; r++) sums[r] += part[r];
     }
-    const size_t last = rows - (tiles - 1) * ROWS;
-    if (last < ROWS) {  // the last register tile's queries, zero-padded to ROWS rows
-        for (size_t r = 0; r < ROWS; r++)
-            for (size_t c = 0; c < d; c++) qpad[r * d + c] = r < last ? qt[tiles - 1][r * ldq + c] : 0.0f;
-        qt[tiles - 1] = qpad;
-        ld[tiles - 1] = d;
-    }
-    NAME(qk)(qt, ld, tiles, kb, nkp, d, scale, s);
-    for (size_t r = 0; r < tiles * ROWS; r++) SOFTMAX(s + r * nkp, 1, nk, 1.0f, sums + r);
-    // keys per block of P·V: their values (block × dvp floats) fill at most 24 KiB of L1
-    size_t block = 6144 / dvp;
-    if (block < 16) block = 16;
-    for (size_t j0 = 0; j0 < nk; j0 += block) {
-        const size_t j1 = j0 + block < nk ? j0 + block : nk;
-        const int first = j0 == 0;
-        for (size_t t = 0; t < tiles; t++) {
-            const float *st = s + t * ROWS * nkp;
-            float *at = acc + t * ROWS * dvp;
-            // the dvp/W column vectors in as few blocks as the registers allow, of sizes differing by at most one
-            const size_t vectors = dvp / W, blocks = (vectors + PV_BLOCK_MAX - 1) / PV_BLOCK_MAX;
-            for (size_t b = 0, c0 = 0; b < blocks; b++) {
-                const size_t cb = vectors / blocks + (b < vectors % blocks);
-                switch (cb) {
-#if PV_BLOCK_MAX > 3
-                case 4: NAME(pv_block)(st, nkp, vp, dvp, j0, j1, at, c0, first, 4); break;
-                case 3: NAME(pv_block)(st, nkp, vp, dvp, j0, j1, at, c0, first, 3); break;
+    // Oᵀ = Vᵀ·P, the columns in as few blocks as the registers allow, of sizes differing by at most one
+    const size_t blocks = (dv + COLUMNS - 1) / COLUMNS;
+    for (size_t j0 = 0; j0 < nk; j0 += PV_KEYS) {
+        const size_t j1 = j0 + PV_KEYS < nk ? j0 + PV_KEYS : nk;
+        for (size_t b = 0, c0 = 0; b < blocks; b++) {
+            const size_t nc = dv / blocks + (b < dv % blocks);
+            switch (nc) {
+#define PV_CASE(N) \
+    case N: NAME(pv_tile)(s, vp, dv, c0, j0, j1, acc, j0 == 0, N); break;
+#if COLUMNS > 6
+                PV_CASE(12) PV_CASE(11) PV_CASE(10) PV_CASE(9) PV_CASE(8) PV_CASE(7)
 #endif
-                case 2: NAME(pv_block)(st, nkp, vp, dvp, j0, j1, at, c0, first, 2); break;
-                default: NAME(pv_block)(st, nkp, vp, dvp, j0, j1, at, c0, first, 1); break;
-                }
-                c0 += cb * W;
+                PV_CASE(6) PV_CASE(5) PV_CASE(4) PV_CASE(3) PV_CASE(2) PV_CASE(1)
+#undef PV_CASE
             }
+            c0 += nc;
         }
     }
-    for (size_t r = 0; r < rows; r++) {
-        const float inv = 1.0f / sums[r];
-        for (size_t c = 0; c < dv; c++) o[r * ldo + c] = acc[r * dvp + c] * inv;
+    // divided by the sums, transposed into o
+    float inv[TR];
+    for (size_t r = 0; r < TR; r++) inv[r] = (float)(1.0 / sums[r]);
+    const vec inv0 = vload(inv), inv1 = vload(inv + W);
+    for (size_t c = 0; c < dv; c++) {
+        vstore(acc + c * TR, vmul(vload(acc + c * TR), inv0));
+        vstore(acc + c * TR + W, vmul(vload(acc + c * TR + W), inv1));
     }
+    for (size_t r = 0; r < rows; r++)
+        for (size_t c = 0; c < dv; c++) o[r * ldo + c] = acc[c * TR + r];
 }
 
 void NAME(lcm_attention_rows_f32)(const float *q, size_t ldq, const float *kb, const float *vp, float *o,
                                   size_t ldo, size_t rows, size_t nk, size_t d, size_t dv, float scale,
                                   float *scratch) {
-    for (size_t i = 0; i < rows; i += TILE) {
-        const size_t n = rows - i < TILE ? rows - i : TILE;
+    for (size_t i = 0; i < rows; i += TR) {
+        const size_t n = rows - i < TR ? rows - i : TR;
         NAME(tile)(q + i * ldq, ldq, kb, vp, o + i * ldo, ldo, n, nk, d, dv, scale, scratch);
     }
 }
 
-#undef ROWS
-#undef TILE
+#undef TR
+#undef PV_KEYS

@@ -251,33 +251,32 @@ void lcm_conv3x3_direct_f32_ref(const float *x, const float *w, const float *bia
     }
 }
 
-size_t lcm_attention_packed_keys(size_t nk, size_t d) { return (nk + 31) / 32 * 32 * d; }
-size_t lcm_attention_packed_values(size_t nk, size_t dv) { return nk * ((dv + 15) / 16 * 16); }
+size_t lcm_attention_packed_keys(size_t nk, size_t d) { return (nk + 11) / 12 * 12 * d; }
+size_t lcm_attention_packed_values(size_t nk, size_t dv) { return nk * dv; }
 size_t lcm_attention_scratch_floats(size_t nk, size_t d, size_t dv) {
-    // 24 rows of scores and of accumulated outputs, their sums, 6 zero-padded query rows (attention_simd.h)
-    return 24 * ((nk + 31) / 32 * 32) + 24 * ((dv + 15) / 16 * 16) + 24 + 6 * d;
+    // a tile of up to 32 query rows: Qᵀ, Sᵀ over the keys padded to whole 12-key blocks, Oᵀ (attention_simd.h)
+    return 32 * (d + (nk + 11) / 12 * 12 + dv);
 }
 
 void lcm_attention_pack_f32(const float *k, size_t ldk, const float *v, size_t ldv, size_t nk, size_t d, size_t dv,
                             float *kb, float *vp) {
-    const size_t nkp = (nk + 31) / 32 * 32, dvp = (dv + 15) / 16 * 16;
-    for (size_t j0 = 0; j0 < nkp; j0 += 32) {
+    const size_t nkp = (nk + 11) / 12 * 12;
+    for (size_t j0 = 0; j0 < nkp; j0 += 12) {
         float *block = kb + j0 * d;
         for (size_t c = 0; c < d; c++)
-            for (size_t jj = 0; jj < 32; jj++) block[c * 32 + jj] = j0 + jj < nk ? k[(j0 + jj) * ldk + c] : 0.0f;
+            for (size_t jj = 0; jj < 12; jj++) block[c * 12 + jj] = j0 + jj < nk ? k[(j0 + jj) * ldk + c] : 0.0f;
     }
     for (size_t j = 0; j < nk; j++)
-        for (size_t c = 0; c < dvp; c++) vp[j * dvp + c] = c < dv ? v[j * ldv + c] : 0.0f;
+        for (size_t c = 0; c < dv; c++) vp[j * dv + c] = v[j * ldv + c];
 }
 
 void lcm_attention_rows_f32_ref(const float *q, size_t ldq, const float *kb, const float *vp, float *o, size_t ldo,
                                 size_t rows, size_t nk, size_t d, size_t dv, float scale, float *scratch) {
-    const size_t dvp = (dv + 15) / 16 * 16;
     for (size_t i = 0; i < rows; i++) {
         for (size_t j = 0; j < nk; j++) {
-            const float *key = kb + (j / 32) * d * 32 + j % 32;
+            const float *key = kb + (j / 12) * d * 12 + j % 12;
             float acc = 0;
-            for (size_t c = 0; c < d; c++) acc += q[i * ldq + c] * key[c * 32];
+            for (size_t c = 0; c < d; c++) acc += q[i * ldq + c] * key[c * 12];
             scratch[j] = acc * scale;
         }
         float sum;
@@ -285,7 +284,7 @@ void lcm_attention_rows_f32_ref(const float *q, size_t ldq, const float *kb, con
         const float inv = 1.0f / sum;
         for (size_t c = 0; c < dv; c++) {
             float acc = 0;
-            for (size_t j = 0; j < nk; j++) acc += scratch[j] * vp[j * dvp + c];
+            for (size_t j = 0; j < nk; j++) acc += scratch[j] * vp[j * dv + c];
             o[i * ldo + c] = acc * inv;
         }
     }

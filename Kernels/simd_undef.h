@@ -10,3 +10,7 @@
 #undef vzero
 #undef vfma
 #undef vmul
+#undef vadd
+#undef vsub
+#undef vmax
+#undef vexp_nonpositive

@@ -143,8 +143,8 @@ void lcm_conv3x3_direct_f32_avx2(const float *x, const float *w, const float *bi
 
 // ---- fused attention (ref.c, attention_simd.c) ------------------------------------------------------------
 /// Packs one head's keys and values for lcm_attention_rows_f32: k [nk, d] and v [nk, dv] rows at strides ldk and
-/// ldv → kb, blocks of 32 keys [ceil(nk/32)][d][32] (key j, component c at ((j/32)·d + c)·32 + j%32), and vp,
-/// rows of dvp = ceil(dv/16)·16 floats; the padding (keys past nk, columns past dv) is zero.
+/// ldv → kb, blocks of 12 keys [ceil(nk/12)][d][12] (key j, component c at ((j/12)·d + c)·12 + j%12; the keys past
+/// nk zero), and vp, the values' rows of dv floats side by side.
 /// Sizes: lcm_attention_packed_keys(nk, d) and lcm_attention_packed_values(nk, dv) floats.
 void lcm_attention_pack_f32(const float *k, size_t ldk, const float *v, size_t ldv, size_t nk, size_t d, size_t dv,
                             float *kb, float *vp);
@@ -155,7 +155,8 @@ size_t lcm_attention_scratch_floats(size_t nk, size_t d, size_t dv);
 /// Softmax attention of `rows` query rows of one head: o[i, :dv] = Σ_j softmax_j(scale · q[i]·k[j]) · v[j, :dv],
 /// q rows at stride ldq (d floats used), o rows at stride ldo (dv floats written), keys and values packed by
 /// lcm_attention_pack_f32. S = Q·Kᵀ (summed over c in order), softmax_rows with sums, P·V (summed over j in
-/// order), divided by the sums. The reference twin uses the first nk floats of the scratch.
+/// order), divided by the sums. The reference twin uses the first nk floats of the scratch; the SIMD twins take
+/// the query rows in tiles of 2 vectors (16 or 32 rows: the threads should split rows in multiples of 32).
 void lcm_attention_rows_f32(const float *q, size_t ldq, const float *kb, const float *vp, float *o, size_t ldo,
                             size_t rows, size_t nk, size_t d, size_t dv, float scale, float *scratch);
 void lcm_attention_rows_f32_ref(const float *q, size_t ldq, const float *kb, const float *vp, float *o, size_t ldo,

@@ -2,12 +2,14 @@
 // PyTorch's F.scaled_dot_product_attention after diffusers/transformers head reshapes.
 //
 // Without a mask, the keys and values of every head are packed once (lcm_attention_pack_f32) and the threads
-// split the query rows, each running them through every head with the fused kernel lcm_attention_rows_f32 (Q·Kᵀ,
-// softmax and P·V for 24 rows at a time, their scores in the core's cache). Against one BLAS GEMM pair per block of 256 rows shared by
-// both threads (the scores went to memory three times, and packing the scores and the strided keys and values
-// for every GEMM cost about as much as the products), the SD 1.5 UNet's self-attentions at 512² (two threads,
-// fastest of 15 calls) took 0.128 s instead of 0.264 s (4096 tokens, 8 heads of 40) and 0.013 s instead of
-// 0.025 s (1024 tokens, 8 heads of 80).
+// split the query rows in multiples of 32, each running them through every head with the fused kernel
+// lcm_attention_rows_f32 (Q·Kᵀ, softmax and P·V for 16 or 32 rows at a time, across the vector lanes, their
+// scores in the core's cache). Against one BLAS GEMM pair per block of 256 rows shared by both threads (the
+// scores went to memory three times, and packing the scores and the strided keys and values for every GEMM cost
+// about as much as the products), the SD 1.5 UNet's self-attentions at 512² (two threads, fastest of 15 calls)
+// took 0.128 s instead of 0.264 s (4096 tokens, 8 heads of 40) and 0.013 s instead of 0.025 s (1024 tokens, 8
+// heads of 80) with the kernel's first version, which had the rows along the lanes (Kernels/attention_simd.h
+// for the present one).
 //
 // The causal mask (CLIP's text encoder, 77 tokens) takes the BLAS path: items of (sample, head, block of query
 // rows) whose score block fits in the L2 cache, S = Q·Kᵀ, P = exp(S·scale − rowmax) in place with its row sums,
@@ -99,7 +101,9 @@ private func fusedAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor, heads: Int, s
     let scratchCount = lcm_attention_scratch_floats(nk, d, dv)
     out.withUnsafeMutableBufferPointer { buf in
         let o = buf.baseAddress!
-        ThreadPolicy.parallelFor(nq, minChunk: 12) { rows in
+        // whole tiles of 32 query rows per thread (the AVX-512 kernel's tile; two of the AVX2 kernel's)
+        ThreadPolicy.parallelFor((nq + 31) / 32) { tiles in
+            let rows = tiles.lowerBound * 32..<min(nq, tiles.upperBound * 32)
             let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
             defer { scratch.deallocate() }
             for bh in 0..<(batch * heads) {

@@ -39,11 +39,12 @@ private func run(_ kernel: AttentionRows, _ q: [Float], ldq: Int, _ k: [Float], 
 }
 
 @Suite struct AttentionKernelTests {
-    /// (rows, keys, d, dv): every row tail of the 6-row tile, key counts around the 32-key blocks, head sizes
-    /// around the 16-float vectors (40, 80, 160 as in SD 1.5).
+    /// (rows, keys, d, dv): row counts around the 16- and 32-row tiles, key counts around the 12-key blocks and
+    /// the 128-key blocks of P·V, head sizes around the 6- and 12-column register tiles (40, 80, 160 as in SD 1.5).
     static let shapes: [(Int, Int, Int, Int)] = [
-        (1, 1, 1, 1), (2, 5, 3, 7), (3, 31, 8, 15), (4, 32, 17, 16), (5, 33, 40, 17), (6, 77, 40, 40), (7, 64, 80, 80),
-        (11, 100, 13, 33), (13, 96, 160, 160), (17, 257, 64, 48), (12, 1024, 40, 40),
+        (1, 1, 1, 1), (2, 5, 3, 7), (3, 11, 8, 15), (4, 12, 17, 6), (5, 13, 40, 12), (6, 77, 40, 40), (7, 64, 80, 80),
+        (11, 100, 13, 33), (13, 96, 160, 160), (17, 257, 64, 48), (12, 1024, 40, 40), (31, 128, 24, 13),
+        (33, 129, 40, 40), (45, 300, 7, 5), (64, 30, 80, 25),
     ]
 
     /// Queries (rows wider than the head), keys and values of one head, uniform in ±bound (values in ±1).
