@@ -1,9 +1,9 @@
 // AVX2 twins of the Winograd F(4×4, 3×3) transforms in winograd_ref.c: the weights four output channels of a
 // 12-channel panel per vector of doubles (gathered, so that each result lands where the packed GEMM reads it),
-// the input and output eight horizontally adjacent tiles per vector. Tile columns sit four
-// floats apart in the image, so rows are split into their four phases (x mod 4) and joined again with 4×8
-// transposes. The arithmetic is the reference's, operation for operation, without FMA, so the twins agree bit
-// for bit. Compiled for AVX2 per function, like avx2.c.
+// the input and output eight horizontally adjacent tiles per vector. Tile columns sit four floats apart in the
+// image, so rows are split into their four phases (x mod 4) and joined again with 4×8 transposes. The arithmetic
+// is the reference's, operation for operation, without FMA, so the twins agree bit for bit. Compiled for AVX2 per
+// function, like avx2.c.
 #include "lcm_kernels.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -120,8 +120,10 @@ void lcm_winograd4x4_weights_panel_f32_avx2(const float *g, size_t cin, size_t c
             for (size_t i = 0; i < 6; i++) {
                 weights_1d4(t[0][i], t[1][i], t[2][i], o);
                 // rows past `rows` transform zeros, which may come out as -0: stored as +0, like the reference
-                for (size_t j = 0; j < 6; j++)
-                    _mm_storeu_ps(out + (6 * i + j) * point_stride + 4 * q, _mm_and_ps(_mm256_cvtpd_ps(o[j]), live[q]));
+                for (size_t j = 0; j < 6; j++) {
+                    const __m128 value = _mm_and_ps(_mm256_cvtpd_ps(o[j]), live[q]);
+                    _mm_storeu_ps(out + (6 * i + j) * point_stride + 4 * q, value);
+                }
             }
         }
     }
@@ -221,7 +223,6 @@ void lcm_winograd4x4_output_f32_avx2(const float *m, size_t ld, size_t point_str
 #pragma clang attribute pop
 
 #else  // not x86: the AVX2 names forward to the reference twins
-
 
 void lcm_winograd4x4_weights_panel_f32_avx2(const float *g, size_t cin, size_t co0, size_t rows, float *packed,
                                             size_t ps) {

@@ -6,10 +6,11 @@
 // The GEMMs are our own (lcm_sgemm_packed_f32, Kernels/gemm_simd.c): the weight transform writes the transformed
 // weights in the kernel's packed layout, a panel of 12 output channels at a time (lcm_winograd4x4_weights_panel_f32,
 // 1.5–2.5× faster than transforming into 36 matrices and packing those: Kernels/README.md), and the kernel reads
-// the transformed input where the input transform put it and overwrites the results, where OpenBLAS packed both operands and cleared C at each of the 36 GEMMs of a chunk
-// (15 % of a VAE decode's samples against 39 % in its kernel, `perf record -e cpu-clock`). Per GEMM 1.1–1.3×
-// OpenBLAS's speed (Weights/tools/gemm_bench.c); per convolution 10–40 % faster on some shapes in one window and
-// the same within the noise in another (Weights/tools/conv_compare.sh; figures in Kernels/README.md).
+// the transformed input where the input transform put it and overwrites the results, where OpenBLAS packed both
+// operands and cleared C at each of the 36 GEMMs of a chunk (15 % of a VAE decode's samples against 39 % in its
+// kernel, `perf record -e cpu-clock`). Per GEMM 1.1–1.3× OpenBLAS's speed (Weights/tools/gemm_bench.c); per
+// convolution 10–40 % faster on some shapes in one window and the same within the noise in another
+// (Weights/tools/conv_compare.sh; figures in Kernels/README.md).
 import CKernels
 
 /// Floats of the tile matrices (transformed input and GEMM results) per chunk of tile rows: 16 Mi floats, 64 MiB,
