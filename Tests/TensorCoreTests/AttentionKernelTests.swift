@@ -128,6 +128,30 @@ private func run(_ kernel: AttentionRows, _ q: [Float], ldq: Int, _ k: [Float], 
         }
     }
 
+    /// A NaN in one query row makes that row's outputs NaN in every twin, as in the reference, and leaves the
+    /// other rows finite; a NaN in one key makes every output NaN (its score is NaN for every row, and the exp must
+    /// not turn it into 0).
+    @Test func nanPropagates() {
+        var rng = SplitMix64(state: 25)
+        let (rows, nk, d, dv) = (40, 50, 16, 9)
+        let x = Inputs(rows: rows, nk: nk, d: d, dv: dv, bound: 1, &rng)
+        var q = x.q, k = x.k
+        q[7 * x.ldq + 3] = .nan
+        k[11 * (d + 1) + 5] = .nan
+        var twins: [(String, AttentionRows)] = [("reference", lcm_attention_rows_f32_ref)]
+        if lcm_cpu_has("avx2") != 0 && lcm_cpu_has("fma") != 0 { twins.append(("avx2", lcm_attention_rows_f32_avx2)) }
+        if KernelBenchmark.avx512Available { twins.append(("avx512", lcm_attention_rows_f32_avx512)) }
+        for (name, kernel) in twins {
+            let (byQuery, ldo) = run(kernel, q, ldq: x.ldq, x.k, x.v, rows: rows, nk: nk, d: d, dv: dv, scale: x.scale)
+            let (byKey, _) = run(kernel, x.q, ldq: x.ldq, k, x.v, rows: rows, nk: nk, d: d, dv: dv, scale: x.scale)
+            for i in 0..<rows {
+                let nans = (0..<dv).filter { byQuery[i * ldo + $0].isNaN }.count
+                #expect(nans == (i == 7 ? dv : 0), "\(name), NaN query: row \(i) has \(nans) NaN outputs")
+                #expect((0..<dv).allSatisfy { byKey[i * ldo + $0].isNaN }, "\(name), NaN key: row \(i) not all NaN")
+            }
+        }
+    }
+
     /// The op on its fused path: batch 2, 5 heads, odd sequence lengths, against double.
     @Test func attentionOpMatchesDouble() {
         var rng = SplitMix64(state: 23)
