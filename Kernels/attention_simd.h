@@ -10,9 +10,10 @@
 // columns (each value broadcast from its row of V), in blocks of 128 keys whose scores stay in L1; the rows are
 // divided by their sums and transposed into o. Every product uses whole vectors: a 40-float head costs 2.5 vectors
 // of multiply-adds per query row and key in both products, where rows along the lanes padded P·V to 3 vectors.
-// One thread, one head of 4096 queries, fastest of 7, AVX-512: 4096 keys of 40 floats 28.3–29.4 → 21.0–21.9 ms,
-// 1024 keys of 80 11.4–11.7 → 9.6–9.9 ms, 4096 keys of 512 (the VAE's) 369 → 263 ms, 77 keys 0.7 → 0.5 ms; AVX2
-// (LCM_KERNELS=avx2): 58.8 → 40.8–41.5 ms, 22.9–23.5 → 18.8–18.9 ms, 1.2–1.3 → 0.9 ms.
+// Weights/tools/attention_bench.c built against the commit before and this one (one thread, one head of 4096
+// queries, fastest of 7), AVX-512: 4096 keys of 40 floats 28.3–29.4 → 21.0–21.9 ms, 1024 keys of 80 11.4–12.0 →
+// 9.6–10.5 ms, 4096 keys of 512 (the VAE's) 361–369 → 259–265 ms, 77 keys 0.7 → 0.5 ms; AVX2 (LCM_KERNELS=avx2):
+// 58.0–58.8 → 40.8–41.5 ms, 22.8–23.5 → 18.8–19.0 ms, 1.2–1.3 → 0.9 ms.
 
 #define TR (2 * W)
 #define PV_KEYS 128

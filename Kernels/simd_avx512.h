@@ -2,11 +2,11 @@
 // registers for tails. Included inside a `#pragma clang attribute push(...target("avx512f,...")...)` region and
 // undone by simd_undef.h.
 #include "simd_exp2.h"
-/// simd_exp_nonpositive8 of simd_avx2.h on sixteen lanes; 2ⁿ is applied by VSCALEFPS, which rounds once.
 static inline __m512 simd_round16(__m512 t) {
     return _mm512_roundscale_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
 }
 
+/// simd_exp_nonpositive8 of simd_avx2.h on sixteen lanes; 2ⁿ is applied by VSCALEFPS, which rounds once.
 static inline __m512 simd_exp_nonpositive16(__m512 x) {
     SIMD_EXP_SPLIT(__m512, _mm512_max_ps, _mm512_mul_ps, simd_round16, _mm512_sub_ps, _mm512_fmadd_ps, _mm512_set1_ps,
                    x, n, p);
