@@ -1,9 +1,9 @@
-// AVX2 twins of the Winograd F(4×4, 3×3) transforms in winograd_ref.c: the weights four output channels of a
-// 12-channel panel per vector of doubles (gathered, so that each result lands where the packed GEMM reads it),
-// the input and output eight horizontally adjacent tiles per vector. Tile columns sit four floats apart in the
-// image, so rows are split into their four phases (x mod 4) and joined again with 4×8 transposes. The arithmetic
-// is the reference's, operation for operation, without FMA, so the twins agree bit for bit. Compiled for AVX2 per
-// function, like avx2.c.
+// AVX2 twins of Winograd transforms in winograd_ref.c (the three of F(4×4, 3×3), the weight transform of F(2×2,
+// 3×3)): the weights four output channels of a 12-channel panel per vector of doubles (gathered, so that each result
+// lands where the packed GEMM reads it), the input and output eight horizontally adjacent tiles per vector. Tile
+// columns sit four floats apart in the image, so rows are split into their four phases (x mod 4) and joined again
+// with 4×8 transposes. The arithmetic is the reference's, operation for operation, without FMA, so the twins agree
+// bit for bit. Compiled for AVX2 per function, like avx2.c.
 #include "lcm_kernels.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -97,9 +97,22 @@ static inline void output_1d8(const __m256 m[6], __m256 o[4]) {
     o[3] = _mm256_add_ps(_mm256_add_ps(d12, _mm256_mul_ps(splat(8.0f), d34)), m[5]);
 }
 
-void lcm_winograd4x4_weights_panel_f32_avx2(const float *g, size_t cin, size_t co0, size_t rows, float *packed,
-                                            size_t point_stride) {
-    // the panel's twelve rows in three groups of four lanes: offsets of tap 0 of (co0 + r, ci) from (co0, ci)
+/// The reference's weights2_1d of winograd_ref.c (F(2×2, 3×3)) on four lanes of doubles (o[4], o[5] unused: the
+/// signature of weights_1d4).
+static inline void weights2_1d4(__m256d g0, __m256d g1, __m256d g2, __m256d o[6]) {
+    __m256d a = _mm256_add_pd(g0, g2), half = _mm256_set1_pd(0.5);
+    o[0] = g0;
+    o[1] = _mm256_mul_pd(_mm256_add_pd(a, g1), half);
+    o[2] = _mm256_mul_pd(_mm256_sub_pd(a, g1), half);
+    o[3] = g2;
+}
+
+/// The weight-panel transform for `alpha` points per side (6: F(4×4, 3×3), 4: F(2×2, 3×3)) with its 1-D
+/// transform: the panel's twelve rows in three groups of four lanes of doubles, the taps gathered per input channel.
+static inline __attribute__((always_inline)) void weights_panel(
+    const float *g, size_t cin, size_t co0, size_t rows, float *packed, size_t point_stride, size_t alpha,
+    void (*transform)(__m256d, __m256d, __m256d, __m256d[6])) {
+    // offsets of tap 0 of (co0 + r, ci) from (co0, ci)
     __m128i rowsAt[3];
     __m128 live[3];
     for (int q = 0; q < 3; q++) {
@@ -116,17 +129,27 @@ void lcm_winograd4x4_weights_panel_f32_avx2(const float *g, size_t cin, size_t c
             __m256d tap[9], t[3][6], o[6];
             for (size_t i = 0; i < 9; i++)
                 tap[i] = _mm256_cvtps_pd(_mm_mask_i32gather_ps(_mm_setzero_ps(), k + i, rowsAt[q], live[q], 4));
-            for (size_t c = 0; c < 3; c++) weights_1d4(tap[c], tap[3 + c], tap[6 + c], t[c]);
-            for (size_t i = 0; i < 6; i++) {
-                weights_1d4(t[0][i], t[1][i], t[2][i], o);
+            for (size_t c = 0; c < 3; c++) transform(tap[c], tap[3 + c], tap[6 + c], t[c]);
+            for (size_t i = 0; i < alpha; i++) {
+                transform(t[0][i], t[1][i], t[2][i], o);
                 // rows past `rows` transform zeros, which may come out as -0: stored as +0, like the reference
-                for (size_t j = 0; j < 6; j++) {
+                for (size_t j = 0; j < alpha; j++) {
                     const __m128 value = _mm_and_ps(_mm256_cvtpd_ps(o[j]), live[q]);
-                    _mm_storeu_ps(out + (6 * i + j) * point_stride + 4 * q, value);
+                    _mm_storeu_ps(out + (alpha * i + j) * point_stride + 4 * q, value);
                 }
             }
         }
     }
+}
+
+void lcm_winograd4x4_weights_panel_f32_avx2(const float *g, size_t cin, size_t co0, size_t rows, float *packed,
+                                            size_t point_stride) {
+    weights_panel(g, cin, co0, rows, packed, point_stride, 6, weights_1d4);
+}
+
+void lcm_winograd2x2_weights_panel_f32_avx2(const float *g, size_t cin, size_t co0, size_t rows, float *packed,
+                                            size_t point_stride) {
+    weights_panel(g, cin, co0, rows, packed, point_stride, 4, weights2_1d4);
 }
 
 /// The eight floats of an image row (NULL: a row of the zero padding) at columns x ..< x + 8, zero outside [0, w).
@@ -227,6 +250,11 @@ void lcm_winograd4x4_output_f32_avx2(const float *m, size_t ld, size_t point_str
 void lcm_winograd4x4_weights_panel_f32_avx2(const float *g, size_t cin, size_t co0, size_t rows, float *packed,
                                             size_t ps) {
     lcm_winograd4x4_weights_panel_f32_ref(g, cin, co0, rows, packed, ps);
+}
+
+void lcm_winograd2x2_weights_panel_f32_avx2(const float *g, size_t cin, size_t co0, size_t rows, float *packed,
+                                            size_t ps) {
+    lcm_winograd2x2_weights_panel_f32_ref(g, cin, co0, rows, packed, ps);
 }
 
 void lcm_winograd4x4_input_f32_avx2(const float *x, float *v, size_t ld, size_t ps, size_t c0, size_t c1, size_t h,

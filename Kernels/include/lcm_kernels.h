@@ -22,7 +22,8 @@ typedef enum { LCM_ISA_REF = 0, LCM_ISA_AVX2 = 1, LCM_ISA_AVX512 = 2 } lcm_isa;
 /// The ISA the dispatching entry points use (decided once: AVX-512 F/DQ/BW/VL with AVX2+FMA present →
 /// LCM_ISA_AVX512, else AVX2+FMA present → LCM_ISA_AVX2; LCM_KERNELS=avx2 caps the choice at AVX2,
 /// LCM_KERNELS=reference forces the portable twins). Under LCM_ISA_AVX512 the operations without an `_avx512`
-/// twin (all but softmax_rows, silu, groupnorm_group, attention_rows and sgemm_packed) use their AVX2 twin.
+/// twin (all but softmax_rows, silu, groupnorm_group, attention_rows and sgemm_packed) use their AVX2 twin; the
+/// two without an `_avx2` twin (winograd2x2_input, winograd2x2_output) always run the portable code.
 lcm_isa lcm_kernels_isa(void);
 /// "avx512", "avx2+fma" or "reference".
 const char *lcm_kernels_isa_name(void);
@@ -215,6 +216,25 @@ void lcm_winograd4x4_output_f32_ref(const float *m, size_t ld, size_t point_stri
                                     size_t c0, size_t c1, size_t h, size_t w, size_t ty0, size_t ty1);
 void lcm_winograd4x4_output_f32_avx2(const float *m, size_t ld, size_t point_stride, const float *bias, float *y,
                                      size_t c0, size_t c1, size_t h, size_t w, size_t ty0, size_t ty1);
+
+// ---- Winograd F(2×2, 3×3) convolution, stride 1, padding 1 (winograd_ref.c, winograd_avx2.c) ---------------
+// As F(4×4, 3×3) above with 2×2 output tiles: tiles_y = ceil(h/2) rows of tiles_x = ceil(w/2) tiles, tile
+// (ty, tx) reads the 4×4 input patch at rows 2ty-1 ... 2ty+2, columns 2tx-1 ... 2tx+2, and the transformed values
+// live in 16 matrices, one per point p = 4i + j of the 4×4 transform. 4 multiplications per output.
+void lcm_winograd2x2_weights_panel_f32(const float *g, size_t cin, size_t co0, size_t rows, float *packed,
+                                       size_t point_stride);
+void lcm_winograd2x2_weights_panel_f32_ref(const float *g, size_t cin, size_t co0, size_t rows, float *packed,
+                                           size_t point_stride);
+void lcm_winograd2x2_weights_panel_f32_avx2(const float *g, size_t cin, size_t co0, size_t rows, float *packed,
+                                            size_t point_stride);
+void lcm_winograd2x2_input_f32(const float *x, float *v, size_t ld, size_t point_stride, size_t c0, size_t c1,
+                               size_t h, size_t w, size_t ty0, size_t ty1);
+void lcm_winograd2x2_input_f32_ref(const float *x, float *v, size_t ld, size_t point_stride, size_t c0,
+                                   size_t c1, size_t h, size_t w, size_t ty0, size_t ty1);
+void lcm_winograd2x2_output_f32(const float *m, size_t ld, size_t point_stride, const float *bias, float *y,
+                                size_t c0, size_t c1, size_t h, size_t w, size_t ty0, size_t ty1);
+void lcm_winograd2x2_output_f32_ref(const float *m, size_t ld, size_t point_stride, const float *bias, float *y,
+                                    size_t c0, size_t c1, size_t h, size_t w, size_t ty0, size_t ty1);
 
 #ifdef __cplusplus
 }

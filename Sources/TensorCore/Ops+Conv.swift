@@ -1,7 +1,8 @@
 // 2-D convolution (cross-correlation, zero padding) for NCHW tensors and PyTorch [O, C, kh, kw] weights
 // (torch.nn.functional.conv2d): 1×1 as one GEMM per image; 3×3 with stride 1 and padding 1 on enough channels
-// and pixels by Winograd F(4×4, 3×3) (Winograd.swift); 3×3 with stride 1 and padding 1 onto at most 8 output
-// channels by a direct C kernel; other 3×3 as im2col in row tiles (bounded memory) + GEMM.
+// and pixels by Winograd F(4×4, 3×3), on smaller maps F(2×2, 3×3) (Winograd.swift); 3×3 with stride 1 and
+// padding 1 onto at most 8 output channels by a direct C kernel; other 3×3 as im2col in row tiles (bounded
+// memory) + GEMM.
 // Half-precision weights are widened to fp32 for the duration of the call (Weight.withFloat32).
 import CKernels
 import Foundation
@@ -22,6 +23,8 @@ public enum ConvolutionAlgorithm: String, Sendable {
     case im2col
     /// Winograd F(4×4, 3×3): stride 1, padding 1 only.
     case winograd
+    /// Winograd F(2×2, 3×3): stride 1, padding 1 only.
+    case winograd2x2
     /// Direct convolution (`lcm_conv3x3_direct_f32`): stride 1, padding 1, at most `directMaximumOutputs` output
     /// channels. A GEMM with 3 rows (a VAE's RGB conv_out) cannot use the machine: at 512² its im2col took 0.39 s,
     /// the direct kernel 0.04 s (two threads).
@@ -33,10 +36,14 @@ public enum ConvolutionAlgorithm: String, Sendable {
     /// LCM_CONV=im2col makes `automatic` always mean im2col (read once).
     static let forcedIm2col = ProcessInfo.processInfo.environment["LCM_CONV"] == "im2col"
 
-    /// Fewest 4×4 tiles (over the batch) for which `automatic` picks Winograd: below, its 36 GEMMs are so thin
-    /// that transforming and reading the 4× larger transformed weights costs more than im2col's extra
-    /// multiplications (1280 channels, one thread: at 8×8 Winograd is 2× slower, at 16×16 even, at 32×32 1.65×
-    /// faster).
+    /// Fewest tiles per image for which `automatic` picks Winograd F(4×4), else F(2×2) (per image, so that an
+    /// image's result does not depend on the batch it is computed in): below, the GEMMs are so thin that
+    /// transforming and reading the 4× (F(4×4)) or 1.8× (F(2×2)) larger transformed weights costs more than the
+    /// multiplications saved. 1280 channels, one thread: F(4×4) at 8×8 2× slower than im2col, at 16×16 even, at
+    /// 32×32 1.65× faster. Two threads, fastest of 7, twice: F(2×2) at 16×16 (64 tiles) 1280 → 1280 channels
+    /// 28.9–29.5 → 19.3–22.9 ms, 2560 → 1280 59.2–60.5 → 39.8–40.6 ms, 640 → 1280 14.5–15.7 → 10.6–16.6 ms; at 8×8
+    /// (16 tiles) 1280 → 1280 10.4–10.9 → 12.0–12.9 ms; at 32×32 640 → 640 F(4×4) 11.9–13.7 ms, F(2×2) 17.9 ms,
+    /// im2col 28.3–28.8 ms.
     static let minimumWinogradTiles = 64
 
     /// True when Winograd F(4×4, 3×3) computes this convolution: 3×3, stride 1, padding 1.
@@ -45,14 +52,15 @@ public enum ConvolutionAlgorithm: String, Sendable {
     }
 
     /// What `automatic` runs, unless LCM_CONV=im2col: where Winograd's stride and padding apply, the direct kernel
-    /// for at most `directMaximumOutputs` output channels, Winograd with at least 16 input and output channels and
-    /// `minimumWinogradTiles` tiles; else im2col.
+    /// for at most `directMaximumOutputs` output channels; with at least 16 input and output channels Winograd
+    /// F(4×4) if that makes `minimumWinogradTiles` tiles, else F(2×2) if that does; else im2col.
     public static func choose(input: [Int], weight: [Int], stride: Int, padding: Padding2D) -> ConvolutionAlgorithm {
         guard !forcedIm2col, winogradApplies(weight: weight, stride: stride, padding: padding) else { return .im2col }
         if weight[0] <= directMaximumOutputs { return .direct }
         guard weight[0] >= 16, weight[1] >= 16 else { return .im2col }
-        let tiles = input[0] * ((input[2] + 3) / 4) * ((input[3] + 3) / 4)
-        return tiles >= minimumWinogradTiles ? .winograd : .im2col
+        let tiles = { (size: Int) in ((input[2] + size - 1) / size) * ((input[3] + size - 1) / size) }
+        if tiles(4) >= minimumWinogradTiles { return .winograd }
+        return tiles(2) >= minimumWinogradTiles ? .winograd2x2 : .im2col
     }
 }
 
@@ -89,12 +97,13 @@ public func conv2d(_ x: Tensor, weight: Weight, bias: Tensor?, stride: Int, padd
         y.withUnsafeMutableBufferPointer { out in
             weight.withFloat32 { wp in
                 switch chosen {
-                case .winograd:
+                case .winograd, .winograd2x2:
                     precondition(ConvolutionAlgorithm.winogradApplies(weight: weight.shape, stride: stride,
                                                                       padding: padding),
                                  "conv2d: Winograd needs a 3×3 kernel, stride 1, padding 1; got \(weight.shape), "
                                  + "stride \(stride)")
-                    winogradConv2d(x, weight: wp, outputChannels: cout, bias: bias, into: out.baseAddress!)
+                    winogradConv2d(x, weight: wp, outputChannels: cout, bias: bias,
+                                   tile: chosen == .winograd ? .f4x4 : .f2x2, into: out.baseAddress!)
                 case .direct:
                     precondition(ConvolutionAlgorithm.winogradApplies(weight: weight.shape, stride: stride,
                                                                       padding: padding)

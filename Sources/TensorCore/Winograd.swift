@@ -1,7 +1,9 @@
-// Winograd F(4×4, 3×3) convolution for 3×3 kernels with stride 1 and padding 1 (A. Lavin, S. Gray, "Fast
-// Algorithms for Convolutional Neural Networks", 2016): the weights transformed into 36 matrices [C_out × C_in],
-// the input in 6×6 tiles into 36 matrices [C_in × tiles], 36 GEMMs, and the output transform with the bias
-// (C kernels in Kernels/winograd_*.c). 2.25 multiplications per output instead of 9.
+// Winograd F(4×4, 3×3) and F(2×2, 3×3) convolution for 3×3 kernels with stride 1 and padding 1 (A. Lavin,
+// S. Gray, "Fast Algorithms for Convolutional Neural Networks", 2016): for F(4×4) the weights transformed into 36
+// matrices [C_out × C_in], the input in 6×6 tiles into 36 matrices [C_in × tiles], 36 GEMMs, and the output
+// transform with the bias (C kernels in Kernels/winograd_*.c): 2.25 multiplications per output instead of 9.
+// F(2×2) likewise with 4×4 input tiles and 16 matrices (Kernels/winograd_ref.c): 4 multiplications per output,
+// but four times the tiles of F(4×4) and a smaller transformed weight, for maps too small for F(4×4)'s GEMMs.
 //
 // The GEMMs are our own (lcm_sgemm_packed_f32, Kernels/gemm_simd.c): the weight transform writes the transformed
 // weights in the kernel's packed layout, a panel of 12 output channels at a time (lcm_winograd4x4_weights_panel_f32,
@@ -25,30 +27,68 @@ private let weightBudget = 8 << 20
 /// sizes that take that path.
 private let threadTileBudget = 1 << 18
 
-/// Fewest tiles per row of tiles for the per-thread path: its GEMMs are one row of tiles wide.
-private let perThreadMinimumTilesPerRow = 64
+/// Narrowest image for the per-thread path: its GEMMs are one row of tiles wide (64 tiles of F(4×4)).
+private let perThreadMinimumWidth = 253
+
+/// The output tile of a Winograd convolution and its C transforms.
+enum WinogradTile {
+    case f2x2, f4x4
+
+    /// Output pixels per tile side.
+    var size: Int { self == .f4x4 ? 4 : 2 }
+    /// Points of the transform: (size + 2)².
+    var points: Int { (size + 2) * (size + 2) }
+
+    func weightsPanel(_ g: UnsafePointer<Float>, _ cin: Int, _ co0: Int, _ rows: Int,
+                      _ packed: UnsafeMutablePointer<Float>, _ pointStride: Int) {
+        switch self {
+        case .f4x4: lcm_winograd4x4_weights_panel_f32(g, cin, co0, rows, packed, pointStride)
+        case .f2x2: lcm_winograd2x2_weights_panel_f32(g, cin, co0, rows, packed, pointStride)
+        }
+    }
+
+    func input(_ x: UnsafePointer<Float>, _ v: UnsafeMutablePointer<Float>, _ ld: Int, _ pointStride: Int,
+               _ channels: Range<Int>, _ h: Int, _ w: Int, _ ty0: Int, _ ty1: Int) {
+        switch self {
+        case .f4x4: lcm_winograd4x4_input_f32(x, v, ld, pointStride, channels.lowerBound, channels.upperBound, h, w,
+                                               ty0, ty1)
+        case .f2x2: lcm_winograd2x2_input_f32(x, v, ld, pointStride, channels.lowerBound, channels.upperBound, h, w,
+                                               ty0, ty1)
+        }
+    }
+
+    func output(_ m: UnsafePointer<Float>, _ ld: Int, _ pointStride: Int, _ bias: UnsafePointer<Float>?,
+                _ y: UnsafeMutablePointer<Float>, _ channels: Range<Int>, _ h: Int, _ w: Int, _ ty0: Int, _ ty1: Int) {
+        switch self {
+        case .f4x4: lcm_winograd4x4_output_f32(m, ld, pointStride, bias, y, channels.lowerBound, channels.upperBound,
+                                                h, w, ty0, ty1)
+        case .f2x2: lcm_winograd2x2_output_f32(m, ld, pointStride, bias, y, channels.lowerBound, channels.upperBound,
+                                                h, w, ty0, ty1)
+        }
+    }
+}
 
 /// y [B, C_out, H, W] = conv3×3(x [B, C_in, H, W]) + bias with stride 1 and padding 1; `weight` is
 /// [C_out, C_in, 3, 3] in fp32.
 ///
 /// Two schedules. Large maps whose transformed weights fit in one block (a VAE decoder's 256² and 512² levels)
 /// go per thread: the weights are transformed once, then each thread takes its own rows of tiles and runs input
-/// transform, 36 GEMMs and output transform on one row of tiles at a time, its matrices
+/// transform, GEMMs and output transform on one row of tiles at a time, its matrices
 /// (a few MB) staying near its core. At those sizes the shared schedule below was bound by memory traffic: its
 /// 64 MiB chunks went through memory between every phase, with a barrier after each. Fastest of 3–5 calls, two
 /// threads, the two schedules alternated three times in one window: 128 → 128 channels at 512² 225–268 →
 /// 131–183 ms, 256 → 256 at 512² 610–680 → 432–556 ms, 256 → 256 at 256² 138–163 → 122–154 ms; a VAE decode at
 /// 512², medians of 3 alternated twice: 6.9 and 7.6 s → 6.7 and 6.2 s.
 /// Everything else goes through the shared schedule: chunks of tile rows, each phase split across the threads
-/// (channels for the transforms, the 36 points for the GEMMs).
+/// (channels for the transforms, the points for the GEMMs).
 func winogradConv2d(_ x: Tensor, weight: UnsafePointer<Float>, outputChannels: Int, bias: Tensor?,
-                    into y: UnsafeMutablePointer<Float>) {
-    let plan = WinogradPlan(input: x.shape, outputChannels: outputChannels)
-    if plan.blockChannels == plan.cout && plan.tilesX >= perThreadMinimumTilesPerRow && ThreadPolicy.threads > 1 {
-        return winogradPerThread(x, weight: weight, outputChannels: outputChannels, bias: bias, into: y)
+                    tile: WinogradTile, into y: UnsafeMutablePointer<Float>) {
+    let plan = WinogradPlan(input: x.shape, outputChannels: outputChannels, tile: tile)
+    if plan.blockChannels == plan.cout && plan.w >= perThreadMinimumWidth && ThreadPolicy.threads > 1 {
+        return winogradPerThread(x, weight: weight, outputChannels: outputChannels, bias: bias, tile: tile, into: y)
     }
     WorkBuffer.convolution.with(count: plan.scratchCount) { v in
-        let m = v + 36 * plan.inputStride, packed = m + 36 * plan.outputStride
+        let m = v + plan.points * plan.inputStride, packed = m + plan.points * plan.outputStride
         let blocks = stride(from: 0, to: plan.cout, by: plan.blockChannels).map {
             $0..<min(plan.cout, $0 + plan.blockChannels)
         }
@@ -67,14 +107,14 @@ func winogradConv2d(_ x: Tensor, weight: UnsafePointer<Float>, outputChannels: I
 
 /// The per-thread schedule of `winogradConv2d`.
 private func winogradPerThread(_ x: Tensor, weight: UnsafePointer<Float>, outputChannels: Int, bias: Tensor?,
-                               into y: UnsafeMutablePointer<Float>) {
-    let plan = WinogradPlan(input: x.shape, outputChannels: outputChannels, tileBudget: threadTileBudget)
-    WorkBuffer.convolution.with(count: 36 * plan.packedStride) { packed in
+                               tile: WinogradTile, into y: UnsafeMutablePointer<Float>) {
+    let plan = WinogradPlan(input: x.shape, outputChannels: outputChannels, tile: tile, tileBudget: threadTileBudget)
+    WorkBuffer.convolution.with(count: plan.points * plan.packedStride) { packed in
         plan.transformWeights(weight, 0..<plan.cout, into: packed)
         ThreadPolicy.parallelFor(plan.tileRows) { rows in
-            let v = UnsafeMutablePointer<Float>.allocate(capacity: 36 * (plan.inputStride + plan.outputStride))
+            let v = UnsafeMutablePointer<Float>.allocate(capacity: plan.points * (plan.inputStride + plan.outputStride))
             defer { v.deallocate() }
-            let m = v + 36 * plan.inputStride
+            let m = v + plan.points * plan.inputStride
             for row0 in stride(from: rows.lowerBound, to: rows.upperBound, by: plan.chunkRows) {
                 let pieces = plan.pieces(row0..<min(rows.upperBound, row0 + plan.chunkRows))
                 plan.transformInput(x, pieces, into: v, parallel: false)
@@ -86,10 +126,11 @@ private func winogradPerThread(_ x: Tensor, weight: UnsafePointer<Float>, output
 }
 
 /// The sizes of one Winograd convolution and where its matrices sit in the work buffer. Tile matrices have rows
-/// of `ld` floats (the chunk's tiles rounded up to whole cache lines), and the 36 matrices of each kind lie an
-/// odd number of cache lines apart: at strides of a multiple of 4 KiB the 36 streams the transforms read or write
+/// of `ld` floats (the chunk's tiles rounded up to whole cache lines), and the 16 or 36 matrices of each kind lie an
+/// odd number of cache lines apart: at strides of a multiple of 4 KiB the streams the transforms read or write
 /// at once fall into the same few cache sets, which measured 2–3× slower.
 private struct WinogradPlan {
+    let tile: WinogradTile
     let batch, cin, cout, h, w, tilesY, tilesX: Int
     /// Tile rows (over all images) per chunk: equal chunks, as few as the tile budget allows.
     let chunkRows: Int
@@ -97,18 +138,19 @@ private struct WinogradPlan {
     let blockChannels: Int
     let ld: Int
     let inputStride, outputStride: Int
-    /// Floats between the 36 packed weight matrices (a block's transformed weights in lcm_sgemm_pack_a_f32's layout).
+    /// Floats between the packed weight matrices (a block's transformed weights in lcm_sgemm_pack_a_f32's layout).
     let packedStride: Int
 
     /// `tileBudget`: floats of tile matrices (transformed input and GEMM results) per chunk.
-    init(input: [Int], outputChannels: Int, tileBudget: Int = tileBudget) {
+    init(input: [Int], outputChannels: Int, tile: WinogradTile, tileBudget: Int = tileBudget) {
+        self.tile = tile
         (batch, cin, h, w) = (input[0], input[1], input[2], input[3])
         cout = outputChannels
-        (tilesY, tilesX) = ((h + 3) / 4, (w + 3) / 4)
-        let rowsInBudget = max(1, tileBudget / (36 * tilesX * (cin + cout)))
+        (tilesY, tilesX) = ((h + tile.size - 1) / tile.size, (w + tile.size - 1) / tile.size)
+        let rowsInBudget = max(1, tileBudget / (tile.points * tilesX * (cin + cout)))
         let chunks = (batch * tilesY + rowsInBudget - 1) / rowsInBudget
         chunkRows = (batch * tilesY + chunks - 1) / chunks
-        let channelsInBudget = max(16, weightBudget / (36 * cin))
+        let channelsInBudget = max(16, weightBudget / (tile.points * cin))
         let blocks = (cout + channelsInBudget - 1) / channelsInBudget
         blockChannels = min(cout, ((cout + blocks - 1) / blocks + 15) / 16 * 16)
         ld = (chunkRows * tilesX + 15) / 16 * 16
@@ -117,8 +159,9 @@ private struct WinogradPlan {
         packedStride = Self.oddLines(lcm_sgemm_packed_a_floats(blockChannels, cin))
     }
 
+    var points: Int { tile.points }
     var tileRows: Int { batch * tilesY }
-    var scratchCount: Int { 36 * (inputStride + outputStride + packedStride) }
+    var scratchCount: Int { points * (inputStride + outputStride + packedStride) }
 
     /// The smallest n' >= n that is an odd multiple of 16 floats (one 64-byte line).
     static func oddLines(_ n: Int) -> Int { ((n + 15) / 16 | 1) * 16 }
@@ -147,8 +190,8 @@ private struct WinogradPlan {
         ThreadPolicy.parallelFor((block.count + 11) / 12) { panels in
             for panel in panels {
                 let r0 = panel * 12
-                lcm_winograd4x4_weights_panel_f32(g, cin, block.lowerBound + r0, min(12, block.count - r0),
-                                                  packed + r0 * cin, packedStride)
+                tile.weightsPanel(g, cin, block.lowerBound + r0, min(12, block.count - r0), packed + r0 * cin,
+                                  packedStride)
             }
         }
     }
@@ -158,14 +201,13 @@ private struct WinogradPlan {
         let src = x.data
         let body = { (r: Range<Int>) in
             for p in pieces.list {
-                lcm_winograd4x4_input_f32(src + p.image * cin * h * w, v + p.column, ld, inputStride, r.lowerBound,
-                                          r.upperBound, h, w, p.ty0, p.ty1)
+                tile.input(src + p.image * cin * h * w, v + p.column, ld, inputStride, r, h, w, p.ty0, p.ty1)
             }
         }
         if parallel { ThreadPolicy.parallelFor(cin, body) } else { body(0..<cin) }
     }
 
-    /// M[p] rows of `block` = U[p] · V[p] for the 36 points; `parallel`: points split across the threads.
+    /// M[p] rows of `block` = U[p] · V[p] for all points; `parallel`: points split across the threads.
     func multiply(_ packed: UnsafePointer<Float>, _ v: UnsafePointer<Float>,
                   _ block: Range<Int>, tiles: Int, into m: UnsafeMutablePointer<Float>, parallel: Bool = true) {
         let body = { (points: Range<Int>) in
@@ -174,7 +216,7 @@ private struct WinogradPlan {
                                      m + p * outputStride + block.lowerBound * ld, ld, block.count, tiles, cin)
             }
         }
-        if parallel { ThreadPolicy.parallelFor(36, body) } else { body(0..<36) }
+        if parallel { ThreadPolicy.parallelFor(points, body) } else { body(0..<points) }
     }
 
     /// `parallel`: channels split across the threads, else all on the calling thread.
@@ -183,8 +225,8 @@ private struct WinogradPlan {
         let biasData = bias?.data
         let body = { (r: Range<Int>) in
             for p in pieces.list {
-                lcm_winograd4x4_output_f32(m + p.column, ld, outputStride, biasData, y + p.image * cout * h * w,
-                                           r.lowerBound, r.upperBound, h, w, p.ty0, p.ty1)
+                tile.output(m + p.column, ld, outputStride, biasData, y + p.image * cout * h * w, r, h, w, p.ty0,
+                            p.ty1)
             }
         }
         if parallel { ThreadPolicy.parallelFor(cout, body) } else { body(0..<cout) }

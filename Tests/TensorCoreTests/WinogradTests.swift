@@ -1,6 +1,8 @@
-// Winograd F(4×4, 3×3) convolution: the AVX2 transform twins (Kernels/winograd_avx2.c) against the reference
-// twins (bit for bit, odd sizes, writes outside the target region), and conv2d's Winograd path against a direct
-// convolution in double precision and against the im2col path; likewise the direct kernel for few outputs.
+// Winograd F(4×4, 3×3) and F(2×2, 3×3) convolution: the AVX2 transform twins (Kernels/winograd_avx2.c) against the
+// reference twins (bit for bit, odd sizes, writes outside the target region), and conv2d's Winograd paths against
+// a direct convolution in double precision and against the im2col path; likewise the direct kernel for few
+// outputs. F(2×2)'s input and output transforms have no SIMD twin (under 3 % of a convolution at the 16×16 maps
+// that use it): the convolution tests check them.
 import CKernels
 import Foundation
 import Testing
@@ -18,6 +20,22 @@ private extension Optional where Wrapped == [Float] {
 }
 
 private let cpuHasAVX2FMA = lcm_cpu_has("avx2") != 0 && lcm_cpu_has("fma") != 0
+
+/// lcm_winograd*_weights_panel_f32's signature.
+private typealias WeightPanel = @Sendable (UnsafePointer<Float>, Int, Int, Int, UnsafeMutablePointer<Float>, Int)
+    -> Void
+
+/// A Winograd variant's points and its weight-panel twins.
+private struct Variant: CustomStringConvertible, Sendable {
+    let points: Int
+    let reference, avx2: WeightPanel
+    var description: String { points == 36 ? "F(4×4)" : "F(2×2)" }
+
+    static let f4x4 = Variant(points: 36, reference: { lcm_winograd4x4_weights_panel_f32_ref($0, $1, $2, $3, $4, $5) },
+                              avx2: { lcm_winograd4x4_weights_panel_f32_avx2($0, $1, $2, $3, $4, $5) })
+    static let f2x2 = Variant(points: 16, reference: { lcm_winograd2x2_weights_panel_f32_ref($0, $1, $2, $3, $4, $5) },
+                              avx2: { lcm_winograd2x2_weights_panel_f32_avx2($0, $1, $2, $3, $4, $5) })
+}
 
 /// Direct stride-1, padding-1 3×3 convolution in double.
 private func directConv(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?) -> [Double] {
@@ -64,21 +82,19 @@ private func errors(_ got: [Float], _ want: [Double]) -> (abs: Double, rel: Doub
     @Suite(.enabled(if: cpuHasAVX2FMA)) struct AVX2MatchesReference {
         /// Panels of every row count, starting at channel 0 and at odd channels, written point matrices a padded
         /// stride apart: bit for bit, every entry of the panel written, rows past the count +0, nothing else touched.
-        @Test func weightTransformIsBitExact() {
+        @Test(arguments: [Variant.f4x4, .f2x2]) fileprivate func weightTransformIsBitExact(variant: Variant) {
             var rng = SplitMix64(state: 10)
             for (cout, cin) in [(1, 1), (3, 2), (5, 3), (12, 4), (13, 5), (17, 17), (25, 64), (14, 130)] {
                 let g = uniform(cout * cin * 9, 2, &rng)
                 for co0 in Set([0, 1, cout > 12 ? 12 : 0]) where co0 < cout {
                     let rows = min(12, cout - co0), pointStride = 12 * cin + 5
-                    var ref = [Float](repeating: sentinel, count: 36 * pointStride)
+                    var ref = [Float](repeating: sentinel, count: variant.points * pointStride)
                     var avx = ref
                     ref.withUnsafeMutableBufferPointer {
-                        lcm_winograd4x4_weights_panel_f32_ref(g, cin, co0, rows, $0.baseAddress!, pointStride)
+                        variant.reference(g, cin, co0, rows, $0.baseAddress!, pointStride)
                     }
-                    avx.withUnsafeMutableBufferPointer {
-                        lcm_winograd4x4_weights_panel_f32_avx2(g, cin, co0, rows, $0.baseAddress!, pointStride)
-                    }
-                    let name = "weight panel \(cout)×\(cin) from \(co0)"
+                    avx.withUnsafeMutableBufferPointer { variant.avx2(g, cin, co0, rows, $0.baseAddress!, pointStride) }
+                    let name = "\(variant) weight panel \(cout)×\(cin) from \(co0)"
                     #expect(bits(avx) == bits(ref), "\(name)")
                     let inPanel = { (i: Int) in i % pointStride < 12 * cin }
                     #expect((0..<ref.count).allSatisfy { inPanel($0) != (ref[$0].bitPattern == sentinel.bitPattern) },
@@ -172,52 +188,60 @@ private func errors(_ got: [Float], _ want: [Double]) -> (abs: Double, rel: Doub
     }
 
     /// A kernel with only its centre tap set transforms to U[i][j] = G[i][1] G[j][1], G[·][1] = (0, -1/6, 1/6,
-    /// 1/12, -1/12, 0): the exact products, rounded once to float.
-    @Test func weightTransformOfCentreTap() {
+    /// 1/12, -1/12, 0) for F(4×4) and (0, 1/2, -1/2, 0) for F(2×2): the exact products, rounded once to float.
+    @Test(arguments: [Variant.f4x4, .f2x2]) fileprivate func weightTransformOfCentreTap(variant: Variant) {
         let g: [Float] = [0, 0, 0, 0, 1, 0, 0, 0, 0]
-        var packed = [Float](repeating: sentinel, count: 36 * 12)
-        packed.withUnsafeMutableBufferPointer { lcm_winograd4x4_weights_panel_f32_ref(g, 1, 0, 1, $0.baseAddress!, 12) }
-        let u = (0..<36).map { packed[12 * $0] }
-        let column: [Double] = [0, -1.0 / 6, 1.0 / 6, 1.0 / 12, -1.0 / 12, 0]
-        for i in 0..<6 {
-            for j in 0..<6 {
+        var packed = [Float](repeating: sentinel, count: variant.points * 12)
+        packed.withUnsafeMutableBufferPointer { variant.reference(g, 1, 0, 1, $0.baseAddress!, 12) }
+        let u = (0..<variant.points).map { packed[12 * $0] }
+        let column: [Double] = variant.points == 36 ? [0, -1.0 / 6, 1.0 / 6, 1.0 / 12, -1.0 / 12, 0] : [0, 0.5, -0.5, 0]
+        let n = column.count
+        for i in 0..<n {
+            for j in 0..<n {
                 let want = Float(column[i] * column[j])
-                #expect(abs(u[6 * i + j] - want) <= want.ulp, "U[\(i)][\(j)] = \(u[6 * i + j]), want \(want)")
+                #expect(abs(u[n * i + j] - want) <= want.ulp,
+                        "\(variant) U[\(i)][\(j)] = \(u[n * i + j]), want \(want)")
             }
         }
     }
 
-    /// Largest error of the Winograd path relative to the largest output, against direct double convolution and
-    /// against im2col. The transforms amplify rounding errors (row sums of |Bᵀ| up to 10, of |Aᵀ| up to 18), so
-    /// F(4×4, 3×3) is about ten times less accurate than im2col; measured from 2e-6 (16 channels, 7×9) to 1e-5
-    /// (512 channels, 88×88), growing with the channel count and with the number of outputs.
+    /// Largest error of the Winograd paths relative to the largest output, against direct double convolution and
+    /// against im2col. F(4×4)'s transforms amplify rounding errors (row sums of |Bᵀ| up to 10, of |Aᵀ| up to 18), so
+    /// it is about ten times less accurate than im2col; measured from 2e-6 (16 channels, 7×9) to 1e-5 (512
+    /// channels, 88×88), growing with the channel count and with the number of outputs. F(2×2) (row sums 2 and 3)
+    /// measured 1e-7–9e-7, as accurate as im2col.
     static let relativeBound = 2e-5
 
     @Test(arguments: [
         [1, 16, 16, 7, 9], [2, 17, 19, 13, 5], [1, 16, 24, 1, 1], [2, 32, 24, 64, 64], [2, 64, 64, 128, 128],
         [3, 4, 4, 700, 700],  // two chunks of 263 tile rows: the first spans images 0 and 1
-        [1, 512, 520, 8, 8],  // two blocks of transformed weights (272 and 248 output channels)
+        [1, 512, 520, 8, 8],  // two blocks of transformed weights (272 and 248 output channels) for F(4×4)
+        [1, 1040, 520, 6, 6],  // two blocks for F(2×2) (272 and 248), three for F(4×4)
         [1, 512, 520, 88, 88],  // two chunks, each with two blocks (compared with im2col only)
     ])
     func winogradMatchesDirectAndIm2col(shape: [Int]) {
+        for algorithm in [ConvolutionAlgorithm.winograd, .winograd2x2] { winogradMatches(shape: shape, algorithm) }
+    }
+
+    func winogradMatches(shape: [Int], _ algorithm: ConvolutionAlgorithm) {
         let (batch, cin, cout, h, w) = (shape[0], shape[1], shape[2], shape[3], shape[4])
         var rng = SplitMix64(state: UInt64(cin * 1000 + h))
         let x = Tensor(shape: [batch, cin, h, w], values: uniform(batch * cin * h * w, 1, &rng))
         let weight = Tensor(shape: [cout, cin, 3, 3],
                             values: uniform(cout * cin * 9, Float(1 / (3 * Double(cin).squareRoot())), &rng))
         let bias = cin == 17 ? nil : Tensor(shape: [cout], values: uniform(cout, 0.5, &rng))
-        let winograd = conv2d(x, weight: weight, bias: bias, stride: 1, padding: .same(1), algorithm: .winograd)
+        let winograd = conv2d(x, weight: weight, bias: bias, stride: 1, padding: .same(1), algorithm: algorithm)
         let im2col = conv2d(x, weight: weight, bias: bias, stride: 1, padding: .same(1), algorithm: .im2col)
         #expect(winograd.shape == [batch, cout, h, w])
         let (vsAbs, vsRel) = errors(winograd.scalars, im2col.scalars.map(Double.init))
-        #expect(vsRel <= Self.relativeBound, "winograd vs im2col \(shape): \(vsRel) of the largest output")
-        var line = "winograd \(shape): vs im2col max abs \(vsAbs) rel \(vsRel)"
+        #expect(vsRel <= Self.relativeBound, "\(algorithm) vs im2col \(shape): \(vsRel) of the largest output")
+        var line = "\(algorithm) \(shape): vs im2col max abs \(vsAbs) rel \(vsRel)"
         if batch * cin * cout * h * w <= 200_000_000 {  // the double-precision reference takes seconds beyond
             let exact = directConv(x, weight, bias)
             let (wAbs, wRel) = errors(winograd.scalars, exact)
             let (iAbs, iRel) = errors(im2col.scalars, exact)
             line += "; vs double abs \(wAbs) rel \(wRel); im2col vs double abs \(iAbs) rel \(iRel)"
-            #expect(wRel <= Self.relativeBound, "winograd \(shape): \(wRel) of the largest output")
+            #expect(wRel <= Self.relativeBound, "\(algorithm) \(shape): \(wRel) of the largest output")
             #expect(iRel <= 1e-6, "im2col \(shape): \(iRel) of the largest output")
         }
         print(line)
@@ -262,7 +286,13 @@ private func errors(_ got: [Float], _ want: [Double]) -> (abs: Double, rel: Doub
         #expect(choose([1, 128, 64, 64], [8, 128, 3, 3], 1, 1) == (forced ? .im2col : .direct))
         #expect(choose([1, 128, 64, 64], [9, 128, 3, 3], 1, 1) == .im2col)
         #expect(choose([1, 128, 64, 64], [3, 128, 3, 3], 2, 1) == .im2col)  // strided: not for the direct kernel
-        #expect(choose([1, 1280, 8, 8], [1280, 1280, 3, 3], 1, 1) == .im2col)  // 4 tiles: weight-bound GEMMs
+        #expect(choose([1, 1280, 8, 8], [1280, 1280, 3, 3], 1, 1) == .im2col)  // 4 or 16 tiles: weight-bound GEMMs
+        #expect(choose([1, 1280, 16, 16], [1280, 1280, 3, 3], 1, 1) == (forced ? .im2col : .winograd2x2))
+        #expect(choose([1, 1280, 15, 16], [1280, 1280, 3, 3], 1, 1) == (forced ? .im2col : .winograd2x2))
+        #expect(choose([1, 1280, 14, 15], [1280, 1280, 3, 3], 1, 1) == .im2col)  // 7 × 8 tiles of F(2×2)...
+        #expect(choose([4, 1280, 8, 8], [1280, 1280, 3, 3], 1, 1) == .im2col)  // ... or 16 per image in a batch
+        #expect(choose([4, 1280, 16, 16], [1280, 1280, 3, 3], 1, 1) == (forced ? .im2col : .winograd2x2))
+        #expect(choose([1, 640, 32, 32], [640, 640, 3, 3], 1, 1) == (forced ? .im2col : .winograd))
         #expect(choose([1, 320, 64, 64], [320, 320, 1, 1], 1, 0) == .im2col)
     }
 }
