@@ -40,7 +40,8 @@ public enum ConvolutionAlgorithm: String, Sendable {
     /// image's result does not depend on the batch it is computed in): below, the GEMMs are so thin that
     /// transforming and reading the 4× (F(4×4)) or 1.8× (F(2×2)) larger transformed weights costs more than the
     /// multiplications saved. 1280 channels, one thread: F(4×4) at 8×8 2× slower than im2col, at 16×16 even, at
-    /// 32×32 1.65× faster. Two threads, fastest of 7, twice: F(2×2) at 16×16 (64 tiles) 1280 → 1280 channels
+    /// 32×32 1.65× faster. Two threads, fastest of 7, twice, each path forced in a scratch program (rerunnable
+    /// figures for the 16×16 shapes in Kernels/README.md): F(2×2) at 16×16 (64 tiles) 1280 → 1280 channels
     /// 28.9–29.5 → 19.3–22.9 ms, 2560 → 1280 59.2–60.5 → 39.8–40.6 ms, 640 → 1280 14.5–15.7 → 10.6–16.6 ms; at 8×8
     /// (16 tiles) 1280 → 1280 10.4–10.9 → 12.0–12.9 ms; at 32×32 640 → 640 F(4×4) 11.9–13.7 ms, F(2×2) 17.9 ms,
     /// im2col 28.3–28.8 ms.
