@@ -47,7 +47,7 @@ public enum ConvolutionAlgorithm: String, Sendable {
     /// im2col 28.3–28.8 ms.
     static let minimumWinogradTiles = 64
 
-    /// True when Winograd F(4×4, 3×3) computes this convolution: 3×3, stride 1, padding 1.
+    /// True when Winograd (F(4×4, 3×3) or F(2×2, 3×3)) can compute this convolution: 3×3, stride 1, padding 1.
     public static func winogradApplies(weight: [Int], stride: Int, padding: Padding2D) -> Bool {
         weight.count == 4 && weight[2] == 3 && weight[3] == 3 && stride == 1 && padding == .same(1)
     }

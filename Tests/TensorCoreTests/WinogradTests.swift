@@ -1,8 +1,8 @@
 // Winograd F(4×4, 3×3) and F(2×2, 3×3) convolution: the AVX2 transform twins (Kernels/winograd_avx2.c) against the
 // reference twins (bit for bit, odd sizes, writes outside the target region), and conv2d's Winograd paths against
 // a direct convolution in double precision and against the im2col path; likewise the direct kernel for few
-// outputs. F(2×2)'s input and output transforms have no SIMD twin (under 3 % of a convolution at the 16×16 maps
-// that use it): the convolution tests check them.
+// outputs. F(2×2)'s input and output transforms have no SIMD twin (0.37 % of a UNet step's samples, Kernels/README.md):
+// the convolution tests check them.
 import CKernels
 import Foundation
 import Testing
