@@ -112,6 +112,18 @@ void lcm_winograd2x2_output_f32(const float *m, size_t ld, size_t ps, const floa
                                 size_t c1, size_t h, size_t w, size_t ty0, size_t ty1) {
     lcm_winograd2x2_output_f32_ref(m, ld, ps, b, y, c0, c1, h, w, ty0, ty1);
 }
+void lcm_winograd_upsample_weights_panel_f32(const float *g, size_t cin, size_t co0, size_t rows, float *packed,
+                                             size_t ps) {
+    PICK(lcm_winograd_upsample_weights_panel_f32)(g, cin, co0, rows, packed, ps);
+}
+void lcm_winograd_upsample_input_f32(const float *x, float *v, size_t ld, size_t ps, size_t c0, size_t c1,
+                                     size_t h, size_t w, size_t ty0, size_t ty1) {
+    PICK(lcm_winograd_upsample_input_f32)(x, v, ld, ps, c0, c1, h, w, ty0, ty1);
+}
+void lcm_winograd_upsample_output_f32(const float *m, size_t ld, size_t ps, const float *b, float *y, size_t c0,
+                                      size_t c1, size_t h, size_t w, size_t ty0, size_t ty1) {
+    PICK(lcm_winograd_upsample_output_f32)(m, ld, ps, b, y, c0, c1, h, w, ty0, ty1);
+}
 void lcm_conv3x3_direct_f32(const float *x, const float *w, const float *b, float *y, size_t cin, size_t cout,
                             size_t h, size_t width, size_t oy0, size_t oy1) {
     PICK(lcm_conv3x3_direct_f32)(x, w, b, y, cin, cout, h, width, oy0, oy1);

@@ -13,53 +13,7 @@
 #pragma STDC FP_CONTRACT OFF
 #pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
 
-/// Tiles per pass of the input transform's row buffers (bounds the stack use to about 14 KiB).
-#define CHUNK 64
-/// Floats per buffered row: CHUNK tiles rounded up to whole vectors, plus one vector of tiles on the right
-/// (the last tiles read the first two phases of their right neighbour).
-#define ROW (4 * (CHUNK + 8))
-
-static const int32_t tail_bits[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
-
-/// Lanes 0..<k set, k in 0...8.
-static inline __m256i tail_mask(size_t k) { return _mm256_loadu_si256((const __m256i *)(tail_bits + 8 - k)); }
-
-static inline __m256 splat(float v) { return _mm256_set1_ps(v); }
-
-/// Stores the first k lanes (k in 1...8).
-static inline void store_lanes(float *p, __m256 v, size_t k) {
-    if (k == 8)
-        _mm256_storeu_ps(p, v);
-    else
-        _mm256_maskstore_ps(p, tail_mask(k), v);
-}
-
-/// Loads the first k lanes (k in 1...8), the others zero.
-static inline __m256 load_lanes(const float *p, size_t k) {
-    return k == 8 ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, tail_mask(k));
-}
-
-/// Transposes the 4×4 blocks inside each 128-bit half of r0..r3.
-static inline void transpose4_halves(__m256 *r0, __m256 *r1, __m256 *r2, __m256 *r3) {
-    __m256 t0 = _mm256_unpacklo_ps(*r0, *r1), t1 = _mm256_unpacklo_ps(*r2, *r3);
-    __m256 t2 = _mm256_unpackhi_ps(*r0, *r1), t3 = _mm256_unpackhi_ps(*r2, *r3);
-    *r0 = _mm256_shuffle_ps(t0, t1, _MM_SHUFFLE(1, 0, 1, 0));
-    *r1 = _mm256_shuffle_ps(t0, t1, _MM_SHUFFLE(3, 2, 3, 2));
-    *r2 = _mm256_shuffle_ps(t2, t3, _MM_SHUFFLE(1, 0, 1, 0));
-    *r3 = _mm256_shuffle_ps(t2, t3, _MM_SHUFFLE(3, 2, 3, 2));
-}
-
-/// src holds 8 tiles of 4 floats (32 floats); phase[c][t] = src[4t + c].
-static inline void split_phases(const float *src, float *phase0, float *phase1, float *phase2, float *phase3) {
-    __m256 a = _mm256_loadu_ps(src), b = _mm256_loadu_ps(src + 8);
-    __m256 c = _mm256_loadu_ps(src + 16), d = _mm256_loadu_ps(src + 24);
-    transpose4_halves(&a, &b, &c, &d);  // lanes now hold tiles 0 2 4 6 | 1 3 5 7
-    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
-    _mm256_storeu_ps(phase0, _mm256_permutevar8x32_ps(a, order));
-    _mm256_storeu_ps(phase1, _mm256_permutevar8x32_ps(b, order));
-    _mm256_storeu_ps(phase2, _mm256_permutevar8x32_ps(c, order));
-    _mm256_storeu_ps(phase3, _mm256_permutevar8x32_ps(d, order));
-}
+#include "winograd_avx2.h"
 
 /// The reference's weights_1d on four lanes of doubles.
 static inline void weights_1d4(__m256d g0, __m256d g1, __m256d g2, __m256d o[6]) {
@@ -112,23 +66,15 @@ static inline void weights2_1d4(__m256d g0, __m256d g1, __m256d g2, __m256d o[6]
 static inline __attribute__((always_inline)) void weights_panel(
     const float *g, size_t cin, size_t co0, size_t rows, float *packed, size_t point_stride, size_t alpha,
     void (*transform)(__m256d, __m256d, __m256d, __m256d[6])) {
-    // offsets of tap 0 of (co0 + r, ci) from (co0, ci)
     __m128i rowsAt[3];
     __m128 live[3];
-    for (int q = 0; q < 3; q++) {
-        const int r = 4 * q;
-        rowsAt[q] = _mm_mullo_epi32(_mm_setr_epi32(r, r + 1, r + 2, r + 3), _mm_set1_epi32((int)(cin * 9)));
-        size_t lanes = rows > (size_t)r ? rows - (size_t)r : 0;
-        if (lanes > 4) lanes = 4;
-        live[q] = _mm_castsi128_ps(_mm_loadu_si128((const __m128i *)(tail_bits + 8 - lanes)));
-    }
+    panel_lanes(cin, rows, rowsAt, live);
     for (size_t ci = 0; ci < cin; ci++) {
         const float *k = g + (co0 * cin + ci) * 9;
         float *out = packed + ci * 12;
         for (int q = 0; q < 3; q++) {
             __m256d tap[9], t[3][6], o[6];
-            for (size_t i = 0; i < 9; i++)
-                tap[i] = _mm256_cvtps_pd(_mm_mask_i32gather_ps(_mm_setzero_ps(), k + i, rowsAt[q], live[q], 4));
+            gather_taps(k, rowsAt[q], live[q], tap);
             for (size_t c = 0; c < 3; c++) transform(tap[c], tap[3 + c], tap[6 + c], t[c]);
             for (size_t i = 0; i < alpha; i++) {
                 transform(t[0][i], t[1][i], t[2][i], o);
@@ -152,62 +98,14 @@ void lcm_winograd2x2_weights_panel_f32_avx2(const float *g, size_t cin, size_t c
     weights_panel(g, cin, co0, rows, packed, point_stride, 4, weights2_1d4);
 }
 
-/// The eight floats of an image row (NULL: a row of the zero padding) at columns x ..< x + 8, zero outside [0, w).
-static inline __m256 load_columns(const float *row, long x, size_t w) {
-    if (row == NULL || x >= (long)w) return _mm256_setzero_ps();
-    if (x >= 0 && x + 8 <= (long)w) return _mm256_loadu_ps(row + x);
-    __m256i col = _mm256_add_epi32(_mm256_set1_epi32((int)x), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-    __m256i inside = _mm256_and_si256(_mm256_cmpgt_epi32(col, _mm256_set1_epi32(-1)),
-                                      _mm256_cmpgt_epi32(_mm256_set1_epi32((int)w), col));
-    // x may be -1: the masked-off lane's address precedes the row but is never accessed
-    return _mm256_maskload_ps((const float *)((uintptr_t)row + (uintptr_t)(x * (long)sizeof(float))), inside);
-}
-
-/// Input transform of tiles tx0..<tx0+n (n <= CHUNK) in tile row ty of one channel plane; tile tx0 + k goes
-/// to out[p*point_stride + k].
-static void input_chunk(const float *plane, size_t h, size_t w, size_t ty, size_t tx0, size_t n, float *out,
-                        size_t point_stride) {
-    float cols[6][ROW], phase[6][4][CHUNK + 8];
-    size_t groups = (n + 7) / 8;
-    size_t width = 32 * (groups + 1);  // floats per buffered row; float i is image column 4*tx0 - 1 + i
-    const float *rows[6];
-    for (size_t r = 0; r < 6; r++) {
-        long iy = (long)(4 * ty + r) - 1;
-        rows[r] = iy >= 0 && iy < (long)h ? plane + (size_t)iy * w : NULL;
-    }
-    // down the columns
-    for (size_t i = 0; i < width; i += 8) {
-        __m256 d[6], o[6];
-        for (size_t r = 0; r < 6; r++) d[r] = load_columns(rows[r], 4 * (long)tx0 - 1 + (long)i, w);
-        input_1d8(d, o);
-        for (size_t k = 0; k < 6; k++) _mm256_storeu_ps(cols[k] + i, o[k]);
-    }
-    for (size_t k = 0; k < 6; k++)
-        for (size_t g = 0; g <= groups; g++)
-            split_phases(cols[k] + 32 * g, phase[k][0] + 8 * g, phase[k][1] + 8 * g, phase[k][2] + 8 * g,
-                         phase[k][3] + 8 * g);
-    // along the rows: tile t reads phases 0-3 of itself and phases 0-1 of tile t + 1
-    for (size_t g = 0; g < groups; g++) {
-        size_t lanes = n - 8 * g < 8 ? n - 8 * g : 8;
-        for (size_t k = 0; k < 6; k++) {
-            __m256 d[6], o[6];
-            for (size_t c = 0; c < 4; c++) d[c] = _mm256_loadu_ps(phase[k][c] + 8 * g);
-            d[4] = _mm256_loadu_ps(phase[k][0] + 8 * g + 1);
-            d[5] = _mm256_loadu_ps(phase[k][1] + 8 * g + 1);
-            input_1d8(d, o);
-            for (size_t j = 0; j < 6; j++) store_lanes(out + (6 * k + j) * point_stride + 8 * g, o[j], lanes);
-        }
-    }
-}
-
 void lcm_winograd4x4_input_f32_avx2(const float *x, float *v, size_t ld, size_t point_stride, size_t c0,
                                     size_t c1, size_t h, size_t w, size_t ty0, size_t ty1) {
     size_t tiles_x = (w + 3) / 4;
     for (size_t ci = c0; ci < c1; ci++)
         for (size_t ty = ty0; ty < ty1; ty++)
             for (size_t tx = 0; tx < tiles_x; tx += CHUNK)
-                input_chunk(x + ci * h * w, h, w, ty, tx, tiles_x - tx < CHUNK ? tiles_x - tx : CHUNK,
-                            v + ci * ld + (ty - ty0) * tiles_x + tx, point_stride);
+                input_tiles(x + ci * h * w, h, w, 4 * (long)ty - 1, tx, tiles_x - tx < CHUNK ? tiles_x - tx : CHUNK,
+                            6, 0, input_1d8, v + ci * ld + (ty - ty0) * tiles_x + tx, point_stride);
 }
 
 void lcm_winograd4x4_output_f32_avx2(const float *m, size_t ld, size_t point_stride, const float *bias, float *y,

@@ -236,6 +236,38 @@ void lcm_winograd2x2_output_f32(const float *m, size_t ld, size_t point_stride, 
 void lcm_winograd2x2_output_f32_ref(const float *m, size_t ld, size_t point_stride, const float *bias, float *y,
                                     size_t c0, size_t c1, size_t h, size_t w, size_t ty0, size_t ty1);
 
+// ---- Winograd F(4×4, 2×2) of a 3×3 convolution of a nearest-2× upsampled map (winograd_upsample_*.c) ------
+// conv3×3(up2(x)) with stride 1 and padding 1, computed on x [c, h, w] itself: output pixel (2y + a, 2x + b) is a
+// 2×2 convolution of x (rows y - 1 + a ... y + a, columns x - 1 + b ... x + b) with phase (a, b)'s kernel, the
+// 3×3 taps summed in pairs. Tiles of 4×4 pixels of x (8×8 of the output), tiles_y = ceil(h/4) rows of
+// tiles_x = ceil(w/4); tile (ty, tx) reads the 6×6 patch of x at rows 4ty-1 ... 4ty+4, columns 4tx-1 ... 4tx+4.
+// Transformed values live in 100 matrices, one per phase and point: p = 25(2a + b) + 5i + j, laid out as for
+// F(4×4, 3×3). 25 multiplications per 16 outputs.
+/// Weight transform of the four phase kernels of g [cout, cin, 3, 3], in double, as a 12-row panel per point.
+void lcm_winograd_upsample_weights_panel_f32(const float *g, size_t cin, size_t co0, size_t rows, float *packed,
+                                             size_t point_stride);
+void lcm_winograd_upsample_weights_panel_f32_ref(const float *g, size_t cin, size_t co0, size_t rows,
+                                                 float *packed, size_t point_stride);
+void lcm_winograd_upsample_weights_panel_f32_avx2(const float *g, size_t cin, size_t co0, size_t rows,
+                                                  float *packed, size_t point_stride);
+/// Input transform of the tiles in rows ty0..<ty1 of x [c, h, w], channels c0..<c1.
+void lcm_winograd_upsample_input_f32(const float *x, float *v, size_t ld, size_t point_stride, size_t c0,
+                                     size_t c1, size_t h, size_t w, size_t ty0, size_t ty1);
+void lcm_winograd_upsample_input_f32_ref(const float *x, float *v, size_t ld, size_t point_stride, size_t c0,
+                                         size_t c1, size_t h, size_t w, size_t ty0, size_t ty1);
+void lcm_winograd_upsample_input_f32_avx2(const float *x, float *v, size_t ld, size_t point_stride, size_t c0,
+                                          size_t c1, size_t h, size_t w, size_t ty0, size_t ty1);
+/// Output transform plus bias[co] (may be NULL) of the tiles in rows ty0..<ty1 into y [cout, 2h, 2w], channels
+/// c0..<c1; h and w are x's. Writes only pixels inside 2h×2w.
+void lcm_winograd_upsample_output_f32(const float *m, size_t ld, size_t point_stride, const float *bias, float *y,
+                                      size_t c0, size_t c1, size_t h, size_t w, size_t ty0, size_t ty1);
+void lcm_winograd_upsample_output_f32_ref(const float *m, size_t ld, size_t point_stride, const float *bias,
+                                          float *y, size_t c0, size_t c1, size_t h, size_t w, size_t ty0,
+                                          size_t ty1);
+void lcm_winograd_upsample_output_f32_avx2(const float *m, size_t ld, size_t point_stride, const float *bias,
+                                           float *y, size_t c0, size_t c1, size_t h, size_t w, size_t ty0,
+                                           size_t ty1);
+
 #ifdef __cplusplus
 }
 #endif

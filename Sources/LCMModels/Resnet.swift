@@ -62,6 +62,9 @@ public struct Upsample2D: Sendable {
 
     public func callAsFunction(_ x: Tensor, outputSize: (Int, Int)? = nil) -> Tensor {
         let (h, w) = outputSize ?? (2 * x.shape[2], 2 * x.shape[3])
+        if h == 2 * x.shape[2] && w == 2 * x.shape[3] {
+            return upsampleNearest2xConv2d(x, weight: conv.weight, bias: conv.bias)  // [B, C, h, w]
+        }
         return conv(upsampleNearest(x, height: h, width: w))  // [B, C, h, w]
     }
 }

@@ -2,7 +2,8 @@
 // (torch.nn.functional.conv2d): 1×1 as one GEMM per image; 3×3 with stride 1 and padding 1 on enough channels
 // and pixels by Winograd F(4×4, 3×3), on smaller maps F(2×2, 3×3) (Winograd.swift); 3×3 with stride 1 and
 // padding 1 onto at most 8 output channels by a direct C kernel; other 3×3 as im2col in row tiles (bounded
-// memory) + GEMM.
+// memory) + GEMM. A 3×3 convolution of a nearest-2× upsampled map (upsampleNearest2xConv2d) on large enough maps by
+// Winograd F(4×4, 2×2) of its four output phases on the map before upsampling (Winograd.swift).
 // Half-precision weights are widened to fp32 for the duration of the call (Weight.withFloat32).
 import CKernels
 import Foundation
@@ -182,4 +183,55 @@ private func im2colConv2d(_ x: Tensor, weight: UnsafePointer<Float>, outputChann
             }
         }
     }
+}
+
+extension ConvolutionAlgorithm {
+    /// Fewest 4×4 tiles per image (before upsampling) for which `automatic` computes `upsampleNearest2xConv2d` on
+    /// the map before upsampling: its transformed weights are 100 points per kernel against F(4×4, 3×3)'s 36, so on
+    /// small maps transforming them costs more than the multiplications saved. Two threads, fastest of 5, both
+    /// paths alternated (`upsampleNearest2xConv2d`, folded or not): 640 → 640 channels at 32² → 64² (64 tiles)
+    /// 43 → 62 ms, 1280 → 1280 at 16² → 32² 65 → 205 ms; 512 → 512 at 64² → 128² (256 tiles) 120 → 96 ms,
+    /// at 128² → 256² 461 → 307 ms, 256 → 256 at 256² → 512² 399 → 325 ms.
+    static let minimumFoldedTiles = 256
+
+    /// True when `automatic` computes `upsampleNearest2xConv2d` on the map before upsampling (Winograd F(4×4, 2×2)
+    /// of the four output phases), unless LCM_CONV=im2col: 3×3 kernels with at least 16 input and output channels on
+    /// maps of at least `minimumFoldedTiles` tiles per image (a VAE decoder's three upsamplers at 512², none of the
+    /// UNet's).
+    public static func foldsUpsample(input: [Int], weight: [Int]) -> Bool {
+        guard !forcedIm2col, weight.count == 4, weight[2] == 3, weight[3] == 3, weight[0] >= 16, weight[1] >= 16
+        else { return false }
+        return ((input[2] + 3) / 4) * ((input[3] + 3) / 4) >= minimumFoldedTiles
+    }
+}
+
+/// y [B, C_out, 2H, 2W] = conv3×3(nearest2×(x [B, C_in, H, W])) + bias, stride 1, padding 1: diffusers'
+/// Upsample2D (`F.interpolate(scale_factor=2.0, mode="nearest")`, then its conv; diffusers/models/upsampling.py).
+/// `folded` nil: on x itself by Winograd F(4×4, 2×2) of the four output phases (Winograd.swift) where
+/// `ConvolutionAlgorithm.foldsUpsample` says so, else upsampling and then `conv2d`; true or false forces either.
+public func upsampleNearest2xConv2d(_ x: Tensor, weight: Weight, bias: Tensor?, folded: Bool? = nil) -> Tensor {
+    precondition(x.rank == 4 && weight.rank == 4 && weight.shape[1] == x.shape[1] && weight.shape[2] == 3
+                 && weight.shape[3] == 3,
+                 "upsampleNearest2xConv2d: input \(x.shape) does not fit weight \(weight.shape)")
+    let (batch, cin, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+    let cout = weight.shape[0]
+    guard folded ?? ConvolutionAlgorithm.foldsUpsample(input: x.shape, weight: weight.shape) else {
+        return conv2d(upsampleNearest(x, height: 2 * h, width: 2 * w), weight: weight, bias: bias, stride: 1,
+                      padding: .same(1))
+    }
+    if let bias {
+        precondition(bias.shape == [cout],
+                     "upsampleNearest2xConv2d: bias \(bias.shape) does not fit weight \(weight.shape)")
+    }
+    var y = Tensor(uninitialized: [batch, cout, 2 * h, 2 * w])
+    let macs = batch * cout * 4 * h * w * cin * 9  // of the 3×3 convolution of the upsampled map
+    FlopCounter.measure("conv3x3 upsample4x4 \(2 * h)x\(2 * w)", multiplyAccumulates: macs) {
+        y.withUnsafeMutableBufferPointer { out in
+            weight.withFloat32 { wp in
+                winogradConv2d(x, weight: wp, outputChannels: cout, bias: bias, tile: .upsample4x4,
+                               into: out.baseAddress!)
+            }
+        }
+    }
+    return y
 }

@@ -4,6 +4,10 @@
 // transform with the bias (C kernels in Kernels/winograd_*.c): 2.25 multiplications per output instead of 9.
 // F(2×2) likewise with 4×4 input tiles and 16 matrices (Kernels/winograd_ref.c): 4 multiplications per output,
 // but four times the tiles of F(4×4) and a smaller transformed weight, for maps too small for F(4×4)'s GEMMs.
+// A 3×3 convolution of a map upsampled 2× by nearest neighbour (diffusers' Upsample2D) is four 2×2 convolutions
+// of the map itself, one per output phase, which F(4×4, 2×2) computes in 100 matrices (25 points per phase,
+// Kernels/winograd_upsample_ref.c): 1.56 multiplications per output instead of F(4×4, 3×3)'s 2.25 on the
+// upsampled map, a quarter of the tiles to transform, and no upsampled map.
 //
 // The GEMMs are our own (lcm_sgemm_packed_f32, Kernels/gemm_simd.c): the weight transform writes the transformed
 // weights in the kernel's packed layout, a panel of 12 output channels at a time (lcm_winograd4x4_weights_panel_f32,
@@ -20,9 +24,6 @@ import CKernels
 /// 32 MiB.
 private let tileBudget = 16 << 20
 
-/// Floats of transformed weights held at once: 8 Mi floats, 32 MiB; beyond, output channels go in blocks.
-private let weightBudget = 8 << 20
-
 /// Tile matrices per thread on the per-thread path: 256 Ki floats, 1 MiB, so a chunk is one row of tiles at the
 /// sizes that take that path.
 private let threadTileBudget = 1 << 18
@@ -32,44 +33,55 @@ private let perThreadMinimumWidth = 253
 
 /// The output tile of a Winograd convolution and its C transforms.
 enum WinogradTile {
-    case f2x2, f4x4
+    /// F(2×2, 3×3) and F(4×4, 3×3) of the input map; F(4×4, 2×2) of the four phases of the 3×3 convolution of
+    /// the input map upsampled 2× by nearest neighbour (Kernels/winograd_upsample_ref.c).
+    case f2x2, f4x4, upsample4x4
 
-    /// Output pixels per tile side.
-    var size: Int { self == .f4x4 ? 4 : 2 }
-    /// Points of the transform: (size + 2)².
-    var points: Int { (size + 2) * (size + 2) }
+    /// Input pixels per tile side.
+    var size: Int { self == .f2x2 ? 2 : 4 }
+    /// Points of the transform: (size + 2)², four phases of 25 for `upsample4x4`.
+    var points: Int { self == .upsample4x4 ? 100 : (size + 2) * (size + 2) }
+    /// Output pixels per input pixel along each side.
+    var scale: Int { self == .upsample4x4 ? 2 : 1 }
+    /// Floats of transformed weights held at once; beyond, output channels go in blocks, whose weights are
+    /// transformed again for every chunk of tiles. 8 Mi floats (32 MiB) for the 3×3 tiles; 28 Mi (112 MiB) for
+    /// `upsample4x4`, so that a VAE's 512-channel upsampler (26.4 Mi) transforms its weights once, not once per
+    /// chunk (seven at 128×128).
+    var weightBudget: Int { self == .upsample4x4 ? 28 << 20 : 8 << 20 }
 
     func weightsPanel(_ g: UnsafePointer<Float>, _ cin: Int, _ co0: Int, _ rows: Int,
                       _ packed: UnsafeMutablePointer<Float>, _ pointStride: Int) {
         switch self {
         case .f4x4: lcm_winograd4x4_weights_panel_f32(g, cin, co0, rows, packed, pointStride)
         case .f2x2: lcm_winograd2x2_weights_panel_f32(g, cin, co0, rows, packed, pointStride)
+        case .upsample4x4: lcm_winograd_upsample_weights_panel_f32(g, cin, co0, rows, packed, pointStride)
         }
     }
 
     func input(_ x: UnsafePointer<Float>, _ v: UnsafeMutablePointer<Float>, _ ld: Int, _ pointStride: Int,
                _ channels: Range<Int>, _ h: Int, _ w: Int, _ ty0: Int, _ ty1: Int) {
+        let (c0, c1) = (channels.lowerBound, channels.upperBound)
         switch self {
-        case .f4x4: lcm_winograd4x4_input_f32(x, v, ld, pointStride, channels.lowerBound, channels.upperBound, h, w,
-                                               ty0, ty1)
-        case .f2x2: lcm_winograd2x2_input_f32(x, v, ld, pointStride, channels.lowerBound, channels.upperBound, h, w,
-                                               ty0, ty1)
+        case .f4x4: lcm_winograd4x4_input_f32(x, v, ld, pointStride, c0, c1, h, w, ty0, ty1)
+        case .f2x2: lcm_winograd2x2_input_f32(x, v, ld, pointStride, c0, c1, h, w, ty0, ty1)
+        case .upsample4x4: lcm_winograd_upsample_input_f32(x, v, ld, pointStride, c0, c1, h, w, ty0, ty1)
         }
     }
 
+    /// `h`, `w`: the input's size.
     func output(_ m: UnsafePointer<Float>, _ ld: Int, _ pointStride: Int, _ bias: UnsafePointer<Float>?,
                 _ y: UnsafeMutablePointer<Float>, _ channels: Range<Int>, _ h: Int, _ w: Int, _ ty0: Int, _ ty1: Int) {
+        let (c0, c1) = (channels.lowerBound, channels.upperBound)
         switch self {
-        case .f4x4: lcm_winograd4x4_output_f32(m, ld, pointStride, bias, y, channels.lowerBound, channels.upperBound,
-                                                h, w, ty0, ty1)
-        case .f2x2: lcm_winograd2x2_output_f32(m, ld, pointStride, bias, y, channels.lowerBound, channels.upperBound,
-                                                h, w, ty0, ty1)
+        case .f4x4: lcm_winograd4x4_output_f32(m, ld, pointStride, bias, y, c0, c1, h, w, ty0, ty1)
+        case .f2x2: lcm_winograd2x2_output_f32(m, ld, pointStride, bias, y, c0, c1, h, w, ty0, ty1)
+        case .upsample4x4: lcm_winograd_upsample_output_f32(m, ld, pointStride, bias, y, c0, c1, h, w, ty0, ty1)
         }
     }
 }
 
 /// y [B, C_out, H, W] = conv3×3(x [B, C_in, H, W]) + bias with stride 1 and padding 1; `weight` is
-/// [C_out, C_in, 3, 3] in fp32.
+/// [C_out, C_in, 3, 3] in fp32. With `tile` `.upsample4x4`, y [B, C_out, 2H, 2W] = conv3×3(nearest2×(x)) + bias.
 ///
 /// Two schedules. Large maps whose transformed weights fit in one block (a VAE decoder's 256² and 512² levels)
 /// go per thread: the weights are transformed once, then each thread takes its own rows of tiles and runs input
@@ -150,7 +162,7 @@ private struct WinogradPlan {
         let rowsInBudget = max(1, tileBudget / (tile.points * tilesX * (cin + cout)))
         let chunks = (batch * tilesY + rowsInBudget - 1) / rowsInBudget
         chunkRows = (batch * tilesY + chunks - 1) / chunks
-        let channelsInBudget = max(16, weightBudget / (tile.points * cin))
+        let channelsInBudget = max(16, tile.weightBudget / (tile.points * cin))
         let blocks = (cout + channelsInBudget - 1) / channelsInBudget
         blockChannels = min(cout, ((cout + blocks - 1) / blocks + 15) / 16 * 16)
         ld = (chunkRows * tilesX + 15) / 16 * 16
@@ -161,6 +173,8 @@ private struct WinogradPlan {
 
     var points: Int { tile.points }
     var tileRows: Int { batch * tilesY }
+    /// Pixels of an output channel.
+    var outputPlane: Int { h * w * tile.scale * tile.scale }
     var scratchCount: Int { points * (inputStride + outputStride + packedStride) }
 
     /// The smallest n' >= n that is an odd multiple of 16 floats (one 64-byte line).
@@ -225,8 +239,8 @@ private struct WinogradPlan {
         let biasData = bias?.data
         let body = { (r: Range<Int>) in
             for p in pieces.list {
-                tile.output(m + p.column, ld, outputStride, biasData, y + p.image * cout * h * w, r, h, w, p.ty0,
-                            p.ty1)
+                tile.output(m + p.column, ld, outputStride, biasData, y + p.image * cout * outputPlane, r, h, w,
+                            p.ty0, p.ty1)
             }
         }
         if parallel { ThreadPolicy.parallelFor(cout, body) } else { body(0..<cout) }

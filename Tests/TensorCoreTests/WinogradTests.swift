@@ -1,5 +1,6 @@
-// Winograd F(4×4, 3×3) and F(2×2, 3×3) convolution: the AVX2 transform twins (Kernels/winograd_avx2.c) against the
-// reference twins (bit for bit, odd sizes, writes outside the target region), and conv2d's Winograd paths against
+// Winograd F(4×4, 3×3) and F(2×2, 3×3) convolution: the AVX2 transform twins (Kernels/winograd_avx2.c, and those of
+// F(4×4, 2×2) of an upsampled map, Kernels/winograd_upsample_avx2.c) against the reference twins (bit for bit, odd
+// sizes, writes outside the target region), and conv2d's Winograd paths against
 // a direct convolution in double precision and against the im2col path; likewise the direct kernel for few
 // outputs. F(2×2)'s input and output transforms have no SIMD twin (0.37 % of a UNet step's samples, Kernels/README.md):
 // the convolution tests check them.
@@ -24,51 +25,43 @@ private let cpuHasAVX2FMA = lcm_cpu_has("avx2") != 0 && lcm_cpu_has("fma") != 0
 /// lcm_winograd*_weights_panel_f32's signature.
 private typealias WeightPanel = @Sendable (UnsafePointer<Float>, Int, Int, Int, UnsafeMutablePointer<Float>, Int)
     -> Void
+/// lcm_winograd*_input_f32's signature.
+private typealias InputTransform = @Sendable (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Int, Int, Int,
+                                              Int, Int, Int, Int) -> Void
+/// lcm_winograd*_output_f32's signature.
+private typealias OutputTransform = @Sendable (UnsafePointer<Float>, Int, Int, UnsafePointer<Float>?,
+                                               UnsafeMutablePointer<Float>, Int, Int, Int, Int, Int, Int) -> Void
 
-/// A Winograd variant's points and its weight-panel twins.
+/// A Winograd variant's points, its output pixels per input pixel along each side, and its transforms' twins
+/// (reference, AVX2); F(2×2)'s input and output transforms have none.
 private struct Variant: CustomStringConvertible, Sendable {
-    let points: Int
-    let reference, avx2: WeightPanel
-    var description: String { points == 36 ? "F(4×4)" : "F(2×2)" }
+    let description: String
+    let points, scale: Int
+    let weights: (reference: WeightPanel, avx2: WeightPanel)
+    var input: (reference: InputTransform, avx2: InputTransform)? = nil
+    var output: (reference: OutputTransform, avx2: OutputTransform)? = nil
 
-    static let f4x4 = Variant(points: 36, reference: { lcm_winograd4x4_weights_panel_f32_ref($0, $1, $2, $3, $4, $5) },
-                              avx2: { lcm_winograd4x4_weights_panel_f32_avx2($0, $1, $2, $3, $4, $5) })
-    static let f2x2 = Variant(points: 16, reference: { lcm_winograd2x2_weights_panel_f32_ref($0, $1, $2, $3, $4, $5) },
-                              avx2: { lcm_winograd2x2_weights_panel_f32_avx2($0, $1, $2, $3, $4, $5) })
-}
-
-/// Direct stride-1, padding-1 3×3 convolution in double.
-private func directConv(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?) -> [Double] {
-    let (batch, cin, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
-    let cout = weight.shape[0]
-    let xs = x.scalars.map(Double.init), ws = weight.scalars.map(Double.init), bs = bias?.scalars ?? []
-    var y = [Double](repeating: 0, count: batch * cout * h * w)
-    for b in 0..<batch {
-        for co in 0..<cout {
-            let out = (b * cout + co) * h * w
-            for i in 0..<(h * w) { y[out + i] = bs.isEmpty ? 0 : Double(bs[co]) }
-            for ci in 0..<cin {
-                let plane = (b * cin + ci) * h * w
-                for ky in 0..<3 {
-                    for kx in 0..<3 {
-                        let k = ws[((co * cin + ci) * 3 + ky) * 3 + kx]
-                        for oy in max(0, 1 - ky)..<min(h, h + 1 - ky) {
-                            let row = plane + (oy + ky - 1) * w - 1 + kx
-                            for ox in max(0, 1 - kx)..<min(w, w + 1 - kx) { y[out + oy * w + ox] += k * xs[row + ox] }
-                        }
-                    }
-                }
-            }
-        }
-    }
-    return y
-}
-
-/// max |got - want| and that over max |want|.
-private func errors(_ got: [Float], _ want: [Double]) -> (abs: Double, rel: Double) {
-    let worst = zip(got, want).reduce(0.0) { worse($0, abs(Double($1.0) - $1.1)) }
-    let scale = want.map(abs).max() ?? 0
-    return (worst, worst / max(scale, .leastNormalMagnitude))
+    static let f4x4 = Variant(
+        description: "F(4×4)", points: 36, scale: 1,
+        weights: ({ lcm_winograd4x4_weights_panel_f32_ref($0, $1, $2, $3, $4, $5) },
+                  { lcm_winograd4x4_weights_panel_f32_avx2($0, $1, $2, $3, $4, $5) }),
+        input: ({ lcm_winograd4x4_input_f32_ref($0, $1, $2, $3, $4, $5, $6, $7, $8, $9) },
+                { lcm_winograd4x4_input_f32_avx2($0, $1, $2, $3, $4, $5, $6, $7, $8, $9) }),
+        output: ({ lcm_winograd4x4_output_f32_ref($0, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10) },
+                 { lcm_winograd4x4_output_f32_avx2($0, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10) }))
+    static let f2x2 = Variant(
+        description: "F(2×2)", points: 16, scale: 1,
+        weights: ({ lcm_winograd2x2_weights_panel_f32_ref($0, $1, $2, $3, $4, $5) },
+                  { lcm_winograd2x2_weights_panel_f32_avx2($0, $1, $2, $3, $4, $5) }))
+    /// F(4×4, 2×2) of the four phases of an upsampled map (WinogradUpsampleTests).
+    static let upsample = Variant(
+        description: "upsample F(4×4, 2×2)", points: 100, scale: 2,
+        weights: ({ lcm_winograd_upsample_weights_panel_f32_ref($0, $1, $2, $3, $4, $5) },
+                  { lcm_winograd_upsample_weights_panel_f32_avx2($0, $1, $2, $3, $4, $5) }),
+        input: ({ lcm_winograd_upsample_input_f32_ref($0, $1, $2, $3, $4, $5, $6, $7, $8, $9) },
+                { lcm_winograd_upsample_input_f32_avx2($0, $1, $2, $3, $4, $5, $6, $7, $8, $9) }),
+        output: ({ lcm_winograd_upsample_output_f32_ref($0, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10) },
+                 { lcm_winograd_upsample_output_f32_avx2($0, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10) }))
 }
 
 @Suite struct WinogradTests {
@@ -82,7 +75,8 @@ private func errors(_ got: [Float], _ want: [Double]) -> (abs: Double, rel: Doub
     @Suite(.enabled(if: cpuHasAVX2FMA)) struct AVX2MatchesReference {
         /// Panels of every row count, starting at channel 0 and at odd channels, written point matrices a padded
         /// stride apart: bit for bit, every entry of the panel written, rows past the count +0, nothing else touched.
-        @Test(arguments: [Variant.f4x4, .f2x2]) fileprivate func weightTransformIsBitExact(variant: Variant) {
+        @Test(arguments: [Variant.f4x4, .f2x2, .upsample])
+        fileprivate func weightTransformIsBitExact(variant: Variant) {
             var rng = SplitMix64(state: 10)
             for (cout, cin) in [(1, 1), (3, 2), (5, 3), (12, 4), (13, 5), (17, 17), (25, 64), (14, 130)] {
                 let g = uniform(cout * cin * 9, 2, &rng)
@@ -91,9 +85,11 @@ private func errors(_ got: [Float], _ want: [Double]) -> (abs: Double, rel: Doub
                     var ref = [Float](repeating: sentinel, count: variant.points * pointStride)
                     var avx = ref
                     ref.withUnsafeMutableBufferPointer {
-                        variant.reference(g, cin, co0, rows, $0.baseAddress!, pointStride)
+                        variant.weights.reference(g, cin, co0, rows, $0.baseAddress!, pointStride)
                     }
-                    avx.withUnsafeMutableBufferPointer { variant.avx2(g, cin, co0, rows, $0.baseAddress!, pointStride) }
+                    avx.withUnsafeMutableBufferPointer {
+                        variant.weights.avx2(g, cin, co0, rows, $0.baseAddress!, pointStride)
+                    }
                     let name = "\(variant) weight panel \(cout)×\(cin) from \(co0)"
                     #expect(bits(avx) == bits(ref), "\(name)")
                     let inPanel = { (i: Int) in i % pointStride < 12 * cin }
@@ -130,8 +126,9 @@ private func errors(_ got: [Float], _ want: [Double]) -> (abs: Double, rel: Doub
             }
         }
 
-        @Test func inputTransformIsBitExact() {
+        @Test(arguments: [Variant.f4x4, .upsample]) fileprivate func inputTransformIsBitExact(variant: Variant) {
             var rng = SplitMix64(state: 11)
+            let (reference, avx2) = variant.input!
             for (h, w) in WinogradTests.sizes {
                 let (channels, tilesY, tilesX) = (3, (h + 3) / 4, (w + 3) / 4)
                 let x = uniform(channels * h * w, 8, &rng)
@@ -139,50 +136,53 @@ private func errors(_ got: [Float], _ want: [Double]) -> (abs: Double, rel: Doub
                 let ty0 = tilesY > 1 ? 1 : 0
                 let tiles = (tilesY - ty0) * tilesX
                 let ld = tiles + 3, pointStride = channels * ld + 5
-                var ref = [Float](repeating: sentinel, count: 36 * pointStride)
+                var ref = [Float](repeating: sentinel, count: variant.points * pointStride)
                 var avx = ref
                 ref.withUnsafeMutableBufferPointer {
-                    lcm_winograd4x4_input_f32_ref(x, $0.baseAddress!, ld, pointStride, 1, 3, h, w, ty0, tilesY)
+                    reference(x, $0.baseAddress!, ld, pointStride, 1, 3, h, w, ty0, tilesY)
                 }
-                avx.withUnsafeMutableBufferPointer {
-                    lcm_winograd4x4_input_f32_avx2(x, $0.baseAddress!, ld, pointStride, 1, 3, h, w, ty0, tilesY)
-                }
-                #expect(bits(avx) == bits(ref), "input transform \(h)×\(w)")
+                avx.withUnsafeMutableBufferPointer { avx2(x, $0.baseAddress!, ld, pointStride, 1, 3, h, w, ty0, tilesY) }
+                #expect(bits(avx) == bits(ref), "\(variant) input transform \(h)×\(w)")
                 // written: rows 1 and 2 (channels 1..<3), tiles 0..<tiles of every point; nothing else
-                let written = (0..<36).flatMap { p in
+                let written = (0..<variant.points).flatMap { p in
                     (1..<3).flatMap { c in (0..<tiles).map { p * pointStride + c * ld + $0 } }
                 }
                 let untouched = Set(0..<ref.count).subtracting(written)
                 #expect(untouched.allSatisfy { ref[$0].bitPattern == sentinel.bitPattern },
-                        "input transform \(h)×\(w) wrote outside its tiles")
-                #expect(written.allSatisfy { !ref[$0].isNaN }, "input transform \(h)×\(w) left tiles unwritten")
+                        "\(variant) input transform \(h)×\(w) wrote outside its tiles")
+                #expect(written.allSatisfy { !ref[$0].isNaN },
+                        "\(variant) input transform \(h)×\(w) left tiles unwritten")
             }
         }
 
-        @Test(arguments: [false, true]) func outputTransformIsBitExact(withBias: Bool) {
+        @Test(arguments: [Variant.f4x4, .upsample], [false, true])
+        fileprivate func outputTransformIsBitExact(variant: Variant, withBias: Bool) {
             var rng = SplitMix64(state: withBias ? 12 : 13)
+            let (reference, avx2) = variant.output!
             for (h, w) in WinogradTests.sizes {
                 let (channels, tilesY, tilesX) = (3, (h + 3) / 4, (w + 3) / 4)
                 let ty0 = tilesY > 1 ? 1 : 0
                 let tiles = (tilesY - ty0) * tilesX
                 let ld = tiles + 3, pointStride = channels * ld + 5
-                let m = uniform(36 * pointStride, 8, &rng)
+                let m = uniform(variant.points * pointStride, 8, &rng)
                 let bias = withBias ? uniform(channels, 2, &rng) : nil
-                var ref = [Float](repeating: sentinel, count: channels * h * w)
+                let (outH, outW) = (variant.scale * h, variant.scale * w)
+                var ref = [Float](repeating: sentinel, count: channels * outH * outW)
                 var avx = ref
                 bias.withUnsafeBufferPointer { b in
                     ref.withUnsafeMutableBufferPointer {
-                        lcm_winograd4x4_output_f32_ref(m, ld, pointStride, b, $0.baseAddress!, 1, 3, h, w, ty0, tilesY)
+                        reference(m, ld, pointStride, b, $0.baseAddress!, 1, 3, h, w, ty0, tilesY)
                     }
                     avx.withUnsafeMutableBufferPointer {
-                        lcm_winograd4x4_output_f32_avx2(m, ld, pointStride, b, $0.baseAddress!, 1, 3, h, w, ty0, tilesY)
+                        avx2(m, ld, pointStride, b, $0.baseAddress!, 1, 3, h, w, ty0, tilesY)
                     }
                 }
-                #expect(bits(avx) == bits(ref), "output transform \(h)×\(w) bias \(withBias)")
-                // written: channels 1 and 2, image rows from 4*ty0 on; nothing else
-                let inside = { (i: Int) in i / (h * w) >= 1 && (i % (h * w)) / w >= 4 * ty0 }
+                #expect(bits(avx) == bits(ref), "\(variant) output transform \(h)×\(w) bias \(withBias)")
+                // written: channels 1 and 2, output rows from those of tile row ty0 on; nothing else
+                let plane = outH * outW
+                let inside = { (i: Int) in i / plane >= 1 && (i % plane) / outW >= 4 * variant.scale * ty0 }
                 #expect((0..<ref.count).allSatisfy { inside($0) != (ref[$0].bitPattern == sentinel.bitPattern) },
-                        "output transform \(h)×\(w) wrote outside its tiles or left pixels unwritten")
+                        "\(variant) output transform \(h)×\(w) wrote outside its tiles or left pixels unwritten")
             }
         }
     }
@@ -192,7 +192,7 @@ private func errors(_ got: [Float], _ want: [Double]) -> (abs: Double, rel: Doub
     @Test(arguments: [Variant.f4x4, .f2x2]) fileprivate func weightTransformOfCentreTap(variant: Variant) {
         let g: [Float] = [0, 0, 0, 0, 1, 0, 0, 0, 0]
         var packed = [Float](repeating: sentinel, count: variant.points * 12)
-        packed.withUnsafeMutableBufferPointer { variant.reference(g, 1, 0, 1, $0.baseAddress!, 12) }
+        packed.withUnsafeMutableBufferPointer { variant.weights.reference(g, 1, 0, 1, $0.baseAddress!, 12) }
         let u = (0..<variant.points).map { packed[12 * $0] }
         let column: [Double] = variant.points == 36 ? [0, -1.0 / 6, 1.0 / 6, 1.0 / 12, -1.0 / 12, 0] : [0, 0.5, -0.5, 0]
         let n = column.count
@@ -233,13 +233,13 @@ private func errors(_ got: [Float], _ want: [Double]) -> (abs: Double, rel: Doub
         let winograd = conv2d(x, weight: weight, bias: bias, stride: 1, padding: .same(1), algorithm: algorithm)
         let im2col = conv2d(x, weight: weight, bias: bias, stride: 1, padding: .same(1), algorithm: .im2col)
         #expect(winograd.shape == [batch, cout, h, w])
-        let (vsAbs, vsRel) = errors(winograd.scalars, im2col.scalars.map(Double.init))
+        let (vsAbs, vsRel) = maxErrors(winograd.scalars, im2col.scalars.map(Double.init))
         #expect(vsRel <= Self.relativeBound, "\(algorithm) vs im2col \(shape): \(vsRel) of the largest output")
         var line = "\(algorithm) \(shape): vs im2col max abs \(vsAbs) rel \(vsRel)"
         if batch * cin * cout * h * w <= 200_000_000 {  // the double-precision reference takes seconds beyond
-            let exact = directConv(x, weight, bias)
-            let (wAbs, wRel) = errors(winograd.scalars, exact)
-            let (iAbs, iRel) = errors(im2col.scalars, exact)
+            let exact = directConv3x3(x, weight, bias)
+            let (wAbs, wRel) = maxErrors(winograd.scalars, exact)
+            let (iAbs, iRel) = maxErrors(im2col.scalars, exact)
             line += "; vs double abs \(wAbs) rel \(wRel); im2col vs double abs \(iAbs) rel \(iRel)"
             #expect(wRel <= Self.relativeBound, "\(algorithm) \(shape): \(wRel) of the largest output")
             #expect(iRel <= 1e-6, "im2col \(shape): \(iRel) of the largest output")
@@ -262,8 +262,8 @@ private func errors(_ got: [Float], _ want: [Double]) -> (abs: Double, rel: Doub
         let bias = cout % 2 == 0 ? nil : Tensor(shape: [cout], values: uniform(cout, 0.5, &rng))
         let direct = conv2d(x, weight: weight, bias: bias, stride: 1, padding: .same(1), algorithm: .direct)
         let im2col = conv2d(x, weight: weight, bias: bias, stride: 1, padding: .same(1), algorithm: .im2col)
-        let (dAbs, dRel) = errors(direct.scalars, directConv(x, weight, bias))
-        let (_, vsIm2col) = errors(direct.scalars, im2col.scalars.map(Double.init))
+        let (dAbs, dRel) = maxErrors(direct.scalars, directConv3x3(x, weight, bias))
+        let (_, vsIm2col) = maxErrors(direct.scalars, im2col.scalars.map(Double.init))
         print("direct \(shape): vs double abs \(dAbs) rel \(dRel); vs im2col rel \(vsIm2col)")
         #expect(direct.shape == [batch, cout, h, w])
         // one float accumulator per output over cin·9 terms (2880 at 320 channels): 1.1e-6 measured at the

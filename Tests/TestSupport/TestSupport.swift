@@ -98,3 +98,37 @@ public func uniform(_ count: Int, _ bound: Float, _ rng: inout SplitMix64) -> [F
 /// The larger of a running worst error and a new one, a NaN counting as infinite: Swift's max returns its first
 /// argument when the second is NaN, so a kernel that wrote NaN would otherwise pass unseen.
 public func worse<T: FloatingPoint>(_ worst: T, _ error: T) -> T { error.isNaN ? .infinity : max(worst, error) }
+
+/// Direct stride-1, padding-1 3×3 convolution in double.
+public func directConv3x3(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?) -> [Double] {
+    let (batch, cin, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+    let cout = weight.shape[0]
+    let xs = x.scalars.map(Double.init), ws = weight.scalars.map(Double.init), bs = bias?.scalars ?? []
+    var y = [Double](repeating: 0, count: batch * cout * h * w)
+    for b in 0..<batch {
+        for co in 0..<cout {
+            let out = (b * cout + co) * h * w
+            for i in 0..<(h * w) { y[out + i] = bs.isEmpty ? 0 : Double(bs[co]) }
+            for ci in 0..<cin {
+                let plane = (b * cin + ci) * h * w
+                for ky in 0..<3 {
+                    for kx in 0..<3 {
+                        let k = ws[((co * cin + ci) * 3 + ky) * 3 + kx]
+                        for oy in max(0, 1 - ky)..<min(h, h + 1 - ky) {
+                            let row = plane + (oy + ky - 1) * w - 1 + kx
+                            for ox in max(0, 1 - kx)..<min(w, w + 1 - kx) { y[out + oy * w + ox] += k * xs[row + ox] }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    return y
+}
+
+/// max |got - want| and that over max |want|.
+public func maxErrors(_ got: [Float], _ want: [Double]) -> (abs: Double, rel: Double) {
+    let worst = zip(got, want).reduce(0.0) { worse($0, abs(Double($1.0) - $1.1)) }
+    let scale = want.map(abs).max() ?? 0
+    return (worst, worst / max(scale, .leastNormalMagnitude))
+}
