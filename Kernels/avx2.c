@@ -218,10 +218,6 @@ static inline void add_scalar(float *x, __m256 b, size_t n) {
     }
 }
 
-void lcm_bias_rows_f32_avx2(float *x, const float *bias, size_t rows, size_t cols) {
-    for (size_t r = 0; r < rows; r++) lcm_add_f32_avx2(x + r * cols, bias, x + r * cols, cols);
-}
-
 void lcm_bias_planes_f32_avx2(float *x, const float *bias, size_t channels, size_t plane) {
     for (size_t c = 0; c < channels; c++) add_scalar(x + c * plane, splat(bias[c]), plane);
 }
@@ -568,7 +564,6 @@ void lcm_bf16_to_f32_avx2(const uint16_t *s, float *d, size_t n) { lcm_bf16_to_f
 void lcm_add_f32_avx2(const float *a, const float *b, float *y, size_t n) { lcm_add_f32_ref(a, b, y, n); }
 void lcm_mul_f32_avx2(const float *a, const float *b, float *y, size_t n) { lcm_mul_f32_ref(a, b, y, n); }
 void lcm_scale_f32_avx2(const float *x, float s, float *y, size_t n) { lcm_scale_f32_ref(x, s, y, n); }
-void lcm_bias_rows_f32_avx2(float *x, const float *b, size_t r, size_t c) { lcm_bias_rows_f32_ref(x, b, r, c); }
 void lcm_bias_planes_f32_avx2(float *x, const float *b, size_t c, size_t p) { lcm_bias_planes_f32_ref(x, b, c, p); }
 void lcm_silu_f32_avx2(const float *x, float *y, size_t n) { lcm_silu_f32_ref(x, y, n); }
 void lcm_gelu_f32_avx2(const float *x, float *y, size_t n) { lcm_gelu_f32_ref(x, y, n); }

@@ -60,7 +60,6 @@ void lcm_bf16_to_f32(const uint16_t *s, float *d, size_t n) { PICK(lcm_bf16_to_f
 void lcm_add_f32(const float *a, const float *b, float *y, size_t n) { PICK(lcm_add_f32)(a, b, y, n); }
 void lcm_mul_f32(const float *a, const float *b, float *y, size_t n) { PICK(lcm_mul_f32)(a, b, y, n); }
 void lcm_scale_f32(const float *x, float s, float *y, size_t n) { PICK(lcm_scale_f32)(x, s, y, n); }
-void lcm_bias_rows_f32(float *x, const float *b, size_t r, size_t c) { PICK(lcm_bias_rows_f32)(x, b, r, c); }
 void lcm_bias_planes_f32(float *x, const float *b, size_t c, size_t p) { PICK(lcm_bias_planes_f32)(x, b, c, p); }
 void lcm_silu_f32(const float *x, float *y, size_t n) { PICK3(lcm_silu_f32)(x, y, n); }
 void lcm_gelu_f32(const float *x, float *y, size_t n) { PICK(lcm_gelu_f32)(x, y, n); }

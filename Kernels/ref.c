@@ -80,11 +80,6 @@ void lcm_scale_f32_ref(const float *x, float s, float *y, size_t n) {
     for (size_t i = 0; i < n; i++) y[i] = x[i] * s;
 }
 
-void lcm_bias_rows_f32_ref(float *x, const float *bias, size_t rows, size_t cols) {
-    for (size_t r = 0; r < rows; r++)
-        for (size_t c = 0; c < cols; c++) x[r * cols + c] += bias[c];
-}
-
 void lcm_bias_planes_f32_ref(float *x, const float *bias, size_t channels, size_t plane) {
     for (size_t c = 0; c < channels; c++)
         for (size_t i = 0; i < plane; i++) x[c * plane + i] += bias[c];

@@ -56,10 +56,6 @@ void lcm_mul_f32_avx2(const float *a, const float *b, float *y, size_t n);
 void lcm_scale_f32(const float *x, float s, float *y, size_t n);
 void lcm_scale_f32_ref(const float *x, float s, float *y, size_t n);
 void lcm_scale_f32_avx2(const float *x, float s, float *y, size_t n);
-/// x[r*cols + c] += bias[c] for r < rows (row-major rows of length cols)
-void lcm_bias_rows_f32(float *x, const float *bias, size_t rows, size_t cols);
-void lcm_bias_rows_f32_ref(float *x, const float *bias, size_t rows, size_t cols);
-void lcm_bias_rows_f32_avx2(float *x, const float *bias, size_t rows, size_t cols);
 /// x[c*plane + i] += bias[c] for c < channels, i < plane (channel-major planes, NCHW)
 void lcm_bias_planes_f32(float *x, const float *bias, size_t channels, size_t plane);
 void lcm_bias_planes_f32_ref(float *x, const float *bias, size_t channels, size_t plane);

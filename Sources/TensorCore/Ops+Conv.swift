@@ -137,33 +137,38 @@ private func directConv2d(_ x: Tensor, weight: UnsafePointer<Float>, outputChann
 }
 
 /// y = conv(x) + bias through GEMMs: a 1×1 kernel (stride 1, no padding) as one GEMM per image, a 3×3 one by
-/// im2col tiles.
+/// im2col tiles. The bias goes in first and the GEMMs add to it: one pass over y instead of OpenBLAS clearing it
+/// (beta 0) and a second adding the bias.
 private func gemmConv2d(_ x: Tensor, weight: UnsafePointer<Float>, outputChannels cout: Int, kernel: Int,
                         bias: Tensor?, stride: Int, padding: Padding2D, oh: Int, ow: Int,
                         into y: UnsafeMutablePointer<Float>) {
     let (batch, cin, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+    if let bias {
+        let bp = bias.data
+        ThreadPolicy.parallelFor(batch * cout) { planes in
+            for p in planes { (y + p * oh * ow).update(repeating: bp[p % cout], count: oh * ow) }
+        }
+    }
+    let beta: Float = bias == nil ? 0 : 1
     if kernel == 1 && stride == 1 && padding == .same(0) {
         for b in 0..<batch {
             BLAS.sgemm(m: cout, n: h * w, k: cin, a: weight, lda: cin, b: x.data + b * cin * h * w, ldb: h * w,
-                       c: y + b * cout * h * w, ldc: h * w)
+                       beta: beta, c: y + b * cout * h * w, ldc: h * w)
         }
     } else {
         precondition(kernel == 3, "conv2d: 1×1 kernels with stride or padding are not supported")
         im2colConv2d(x, weight: weight, outputChannels: cout, stride: stride, padding: padding, oh: oh, ow: ow,
-                     into: y)
-    }
-    if let bias {
-        for b in 0..<batch { lcm_bias_planes_f32(y + b * cout * oh * ow, bias.data, cout, oh * ow) }
+                     beta: beta, into: y)
     }
 }
 
 /// Largest im2col tile, in floats (64 MiB).
 private let im2colBudget = 16 << 20
 
-/// y = conv3×3(x) without bias, through im2col tiles of whole output rows and one GEMM per tile; `weight` is
+/// dst = conv3×3(x) + beta · dst, through im2col tiles of whole output rows and one GEMM per tile; `weight` is
 /// [cout, C_in, 3, 3] in fp32.
 private func im2colConv2d(_ x: Tensor, weight: UnsafePointer<Float>, outputChannels cout: Int, stride: Int,
-                          padding: Padding2D, oh: Int, ow: Int, into dst: UnsafeMutablePointer<Float>) {
+                          padding: Padding2D, oh: Int, ow: Int, beta: Float, into dst: UnsafeMutablePointer<Float>) {
     let (batch, cin, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
     let kdim = cin * 9
     let tileRows = max(1, min(oh, im2colBudget / max(kdim * ow, 1)))
@@ -178,7 +183,7 @@ private func im2colConv2d(_ x: Tensor, weight: UnsafePointer<Float>, outputChann
                                       cr.upperBound, h, w, stride, padding.top, padding.left, oh, ow, oy0, oy1)
                 }
                 BLAS.sgemm(m: cout, n: (oy1 - oy0) * ow, k: kdim, a: weight, lda: kdim, b: col,
-                           ldb: (oy1 - oy0) * ow, c: dst + b * cout * oh * ow + oy0 * ow, ldc: oh * ow)
+                           ldb: (oy1 - oy0) * ow, beta: beta, c: dst + b * cout * oh * ow + oy0 * ow, ldc: oh * ow)
                 oy0 = oy1
             }
         }

@@ -18,14 +18,17 @@ public func linear(_ x: Tensor, weight: Weight, bias: Tensor? = nil) -> Tensor {
     FlopCounter.measure("linear", multiplyAccumulates: rows * outF * inF) {
         y.withUnsafeMutableBufferPointer { out in
             let c = out.baseAddress!
-            weight.withFloat32 { w in
-                BLAS.sgemm(transB: true, m: rows, n: outF, k: inF, a: x.data, lda: inF, b: w, ldb: inF, c: c, ldc: outF)
-            }
+            // The bias first, then y += x · Wᵀ: one pass over y instead of OpenBLAS clearing it (beta 0) and a
+            // second adding the bias.
             if let bias {
                 let bp = bias.data
                 ThreadPolicy.parallelFor(rows, minChunk: max(1, elementwiseGrain / max(outF, 1))) { r in
-                    lcm_bias_rows_f32(c + r.lowerBound * outF, bp, r.count, outF)
+                    for row in r { (c + row * outF).update(from: bp, count: outF) }
                 }
+            }
+            weight.withFloat32 { w in
+                BLAS.sgemm(transB: true, m: rows, n: outF, k: inF, a: x.data, lda: inF, b: w, ldb: inF,
+                           beta: bias == nil ? 0 : 1, c: c, ldc: outF)
             }
         }
     }
