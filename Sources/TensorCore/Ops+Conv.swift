@@ -194,11 +194,11 @@ extension ConvolutionAlgorithm {
     /// Fewest 4×4 tiles per image (before upsampling) for which `automatic` computes `upsampleNearest2xConv2d` on
     /// the map before upsampling: its transformed weights are 100 points per kernel against F(4×4, 3×3)'s 36, so on
     /// small maps transforming them costs more than the multiplications saved. Two threads, fastest of 5, both
-    /// paths alternated (`upsampleNearest2xConv2d`, folded or not): 640 → 640 channels at 32² → 64² (64 tiles)
-    /// 43 → 62 ms, 1280 → 1280 at 16² → 32² 65 → 205 ms, at 32² → 64² 176 → 170 ms; 512 → 512 at 64² → 128²
-    /// (256 tiles) 120 → 96 ms, at 128² → 256² 461 → 307 ms, 256 → 256 at 256² → 512² 399 → 325 ms; at SDXL's
-    /// sizes 640 → 640 at 64² → 128² 198 → 146 ms, 320 → 320 at 128² → 256² 147 → 126 ms
-    /// (`Weights/tools/upsample_compare.sh`).
+    /// paths alternated two to four times (`Weights/tools/upsample_compare.sh`, separate → folded): 1280 → 1280
+    /// channels at 16² → 32² (16 tiles) 60–64 → 115–124 ms; 640 → 640 at 32² → 64² (64 tiles) 39–41 → 40–42 ms
+    /// and 1280 → 1280 at 32² → 64² 161–176 → 155–174 ms, even; 512 → 512 at 64² → 128² (256 tiles) 114–118 →
+    /// 77–85 ms, at 128² → 256² 451–521 → 277–309 ms, 256 → 256 at 256² → 512² 376–410 → 268–283 ms; at SDXL's
+    /// sizes 640 → 640 at 64² → 128² 193–208 → 132–138 ms, 320 → 320 at 128² → 256² 145–155 → 124–125 ms.
     static let minimumFoldedTiles = 256
 
     /// True when `automatic` computes `upsampleNearest2xConv2d` on the map before upsampling (Winograd F(4×4, 2×2)

@@ -46,7 +46,8 @@ enum WinogradTile {
     /// Floats of transformed weights held at once; beyond, output channels go in blocks, whose weights are
     /// transformed again for every chunk of tiles. 8 Mi floats (32 MiB) for the 3×3 tiles; 28 Mi (112 MiB) for
     /// `upsample4x4`, so that a VAE's 512-channel upsampler (26.4 Mi) transforms its weights once, not once per
-    /// chunk (seven at 128×128).
+    /// chunk (seven at 128×128): 512 → 512 channels at 128² → 256² 342–397 ms with 8 Mi, 282–299 ms with 28 Mi
+    /// (`SHAPES="512 512 128" Weights/tools/upsample_compare.sh . 5 3`, both budgets in one window).
     var weightBudget: Int { self == .upsample4x4 ? 28 << 20 : 8 << 20 }
 
     func weightsPanel(_ g: UnsafePointer<Float>, _ cin: Int, _ co0: Int, _ rows: Int,

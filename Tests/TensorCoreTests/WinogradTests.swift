@@ -225,11 +225,7 @@ private struct Variant: CustomStringConvertible, Sendable {
 
     func winogradMatches(shape: [Int], _ algorithm: ConvolutionAlgorithm) {
         let (batch, cin, cout, h, w) = (shape[0], shape[1], shape[2], shape[3], shape[4])
-        var rng = SplitMix64(state: UInt64(cin * 1000 + h))
-        let x = Tensor(shape: [batch, cin, h, w], values: uniform(batch * cin * h * w, 1, &rng))
-        let weight = Tensor(shape: [cout, cin, 3, 3],
-                            values: uniform(cout * cin * 9, Float(1 / (3 * Double(cin).squareRoot())), &rng))
-        let bias = cin == 17 ? nil : Tensor(shape: [cout], values: uniform(cout, 0.5, &rng))
+        let (x, weight, bias) = randomConv3x3(shape)
         let winograd = conv2d(x, weight: weight, bias: bias, stride: 1, padding: .same(1), algorithm: algorithm)
         let im2col = conv2d(x, weight: weight, bias: bias, stride: 1, padding: .same(1), algorithm: .im2col)
         #expect(winograd.shape == [batch, cout, h, w])

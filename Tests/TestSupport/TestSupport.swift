@@ -99,6 +99,18 @@ public func uniform(_ count: Int, _ bound: Float, _ rng: inout SplitMix64) -> [F
 /// argument when the second is NaN, so a kernel that wrote NaN would otherwise pass unseen.
 public func worse<T: FloatingPoint>(_ worst: T, _ error: T) -> T { error.isNaN ? .infinity : max(worst, error) }
 
+/// A 3×3 convolution problem of shape [batch, C_in, C_out, H, W]: input uniform in ±1, weights of scale
+/// 1/(3√C_in), a bias in ±0.5 except with 17 input channels (the path without bias); seeded by C_in and H.
+public func randomConv3x3(_ shape: [Int]) -> (x: Tensor, weight: Tensor, bias: Tensor?) {
+    let (batch, cin, cout, h, w) = (shape[0], shape[1], shape[2], shape[3], shape[4])
+    var rng = SplitMix64(state: UInt64(cin * 1000 + h))
+    let x = Tensor(shape: [batch, cin, h, w], values: uniform(batch * cin * h * w, 1, &rng))
+    let weight = Tensor(shape: [cout, cin, 3, 3],
+                        values: uniform(cout * cin * 9, Float(1 / (3 * Double(cin).squareRoot())), &rng))
+    let bias = cin == 17 ? nil : Tensor(shape: [cout], values: uniform(cout, 0.5, &rng))
+    return (x, weight, bias)
+}
+
 /// Direct stride-1, padding-1 3×3 convolution in double.
 public func directConv3x3(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?) -> [Double] {
     let (batch, cin, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
