@@ -21,11 +21,12 @@ public struct Attention: Sendable {
         self.heads = heads
     }
 
-    /// x [B, N, C]; context [B, M, crossDim] or nil for self-attention → [B, N, C].
-    public func callAsFunction(_ x: Tensor, context: Tensor? = nil) -> Tensor {
+    /// x [B, N, C]; context [B, M, crossDim] or nil for self-attention → [B, N, C], plus `residual` [B, N, C]
+    /// when given (added by to_out.0).
+    public func callAsFunction(_ x: Tensor, context: Tensor? = nil, residual: Tensor? = nil) -> Tensor {
         let ctx = context ?? x
         let o = attention(query: toQ(x), key: toK(ctx), value: toV(ctx), heads: heads)  // [B, N, inner]
-        return toOut(o)
+        return toOut(o, residual: residual)
     }
 }
 
@@ -40,7 +41,10 @@ public struct FeedForward: Sendable {
         out = Linear(s["net"][2], in: inner, out: dim)
     }
 
-    public func callAsFunction(_ x: Tensor) -> Tensor { out(geglu(proj(x))) }
+    /// x [B, N, C] → [B, N, C], plus `residual` [B, N, C] when given (added by net.2).
+    public func callAsFunction(_ x: Tensor, residual: Tensor? = nil) -> Tensor {
+        out(geglu(proj(x)), residual: residual)
+    }
 }
 
 /// Pre-LayerNorm block: self-attention, cross-attention, GEGLU feed-forward, each with a residual.
@@ -63,10 +67,8 @@ public struct BasicTransformerBlock: Sendable {
 
     /// h [B, N, C], context [B, M, crossDim] → [B, N, C].
     public func callAsFunction(_ h: Tensor, context: Tensor) -> Tensor {
-        var h = h
-        h += attn1(norm1(h))
-        h += attn2(norm2(h), context: context)
-        h += ff(norm3(h))
-        return h
+        var h = attn1(norm1(h), residual: h)  // the residual adds inside the output projections
+        h = attn2(norm2(h), context: context, residual: h)
+        return ff(norm3(h), residual: h)
     }
 }

@@ -65,13 +65,11 @@ struct CLIPEncoderLayer: Sendable {
     }
 
     func callAsFunction(_ x: Tensor) -> Tensor {
-        var h = x
-        let n = layerNorm1(h)
-        h += out(attention(query: q(n), key: k(n), value: v(n), heads: heads, causal: true))
+        let n = layerNorm1(x)  // the residual adds inside out_proj and fc2
+        let h = out(attention(query: q(n), key: k(n), value: v(n), heads: heads, causal: true), residual: x)
         var m = fc1(layerNorm2(h))  // [B, T, intermediate]
         act.applyInPlace(&m)
-        h += fc2(m)
-        return h
+        return fc2(m, residual: h)
     }
 }
 

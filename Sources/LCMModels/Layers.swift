@@ -11,7 +11,10 @@ public struct Linear: Sendable {
         bias = hasBias ? scope.tensor("bias", shape: [outFeatures]) : nil
     }
 
-    public func callAsFunction(_ x: Tensor) -> Tensor { linear(x, weight: weight, bias: bias) }
+    /// x [..., in] → [..., out], plus `residual` [..., out] when given.
+    public func callAsFunction(_ x: Tensor, residual: Tensor? = nil) -> Tensor {
+        linear(x, weight: weight, bias: bias, residual: residual)
+    }
 }
 
 public struct Conv2d: Sendable {

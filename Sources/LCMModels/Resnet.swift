@@ -31,10 +31,9 @@ public struct ResnetBlock2D: Sendable {
             addPerChannel(&h, timeEmbProj(silu(temb)))
         }
         h = conv2(norm2(h, silu: true))
-        var out = convShortcut.map { $0(x) } ?? x
-        out += h
-        if outputScaleFactor != 1 { out *= 1 / outputScaleFactor }
-        return out
+        h += convShortcut.map { $0(x) } ?? x  // into h, which is not shared: no copy of x first
+        if outputScaleFactor != 1 { h *= 1 / outputScaleFactor }
+        return h
     }
 }
 

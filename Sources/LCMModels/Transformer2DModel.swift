@@ -1,5 +1,7 @@
 // Port of diffusers models/transformers/transformer_2d.py (continuous input path) for the SD family:
 // GroupNorm, proj_in (1×1 conv, or linear when use_linear_projection), BasicTransformerBlocks, proj_out, residual.
+// The 1×1 projections read and write the token layout directly (Ops+Pointwise.swift), the residual added in
+// proj_out's GEMM.
 import TensorCore
 
 public struct Transformer2DModel: Sendable {
@@ -35,18 +37,19 @@ public struct Transformer2DModel: Sendable {
         let (b, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         var t = norm(x)
         switch projIn {
-        case .conv(let conv): t = toTokens(conv(t))
+        case .conv(let conv): t = conv1x1ToTokens(t, weight: conv.weight, bias: conv.bias)
         case .linear(let lin): t = lin(toTokens(t))
         }  // [B, H·W, C]
         for block in blocks { t = block(t, context: context) }
-        var out: Tensor
         switch projOut {
-        case .conv(let conv): out = conv(fromTokens(t, height: h, width: w))
-        case .linear(let lin): out = fromTokens(lin(t), height: h, width: w)
-        }  // [B, C, H, W]
-        precondition(out.shape == [b, c, h, w])
-        out += x
-        return out
+        case .conv(let conv):
+            return conv1x1FromTokens(t, height: h, width: w, weight: conv.weight, bias: conv.bias, residual: x)
+        case .linear(let lin):
+            var out = fromTokens(lin(t), height: h, width: w)  // [B, C, H, W]
+            precondition(out.shape == [b, c, h, w])
+            out += x
+            return out
+        }
     }
 }
 

@@ -105,9 +105,15 @@ public func geglu(_ x: Tensor) -> Tensor {
     return y
 }
 
+/// a + b into a new tensor, one pass (not a copy of a, then a second pass adding b).
 public func + (a: Tensor, b: Tensor) -> Tensor {
-    var y = a
-    y += b
+    checkSameShape("add", a, b)
+    var y = Tensor(uninitialized: a.shape)
+    let (pa, pb) = (a.data, b.data)
+    y.withUnsafeMutableBufferPointer { buf in
+        let p = buf.baseAddress!
+        parallelElements(buf.count) { lo, n in lcm_add_f32(pa + lo, pb + lo, p + lo, n) }
+    }
     return y
 }
 

@@ -7,28 +7,40 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
     linear(x, weight: Weight(weight), bias: bias)
 }
 
-/// The dense layer with fp32 or half-precision weights (widened for the duration of the call).
-public func linear(_ x: Tensor, weight: Weight, bias: Tensor? = nil) -> Tensor {
+/// The dense layer with fp32 or half-precision weights (widened for the duration of the call), plus `residual`
+/// (the output's shape) when given: a transformer's skip connection added in the same pass as the bias.
+public func linear(_ x: Tensor, weight: Weight, bias: Tensor? = nil, residual: Tensor? = nil) -> Tensor {
     precondition(weight.rank == 2 && x.shape.last == weight.shape[1],
                  "linear: input \(x.shape) does not fit weight \(weight.shape)")
     let (outF, inF) = (weight.shape[0], weight.shape[1])
     if let bias { precondition(bias.shape == [outF], "linear: bias \(bias.shape) does not fit weight \(weight.shape)") }
     let rows = x.count / max(inF, 1)
     var y = Tensor(uninitialized: Array(x.shape.dropLast()) + [outF])
+    if let residual {
+        precondition(residual.shape == y.shape, "linear: residual \(residual.shape) does not fit output \(y.shape)")
+    }
     FlopCounter.measure("linear", multiplyAccumulates: rows * outF * inF) {
         y.withUnsafeMutableBufferPointer { out in
             let c = out.baseAddress!
-            // The bias first, then y += x · Wᵀ: one pass over y instead of OpenBLAS clearing it (beta 0) and a
-            // second adding the bias.
-            if let bias {
-                let bp = bias.data
+            // The bias (and residual) first, then y += x · Wᵀ: one pass over y instead of OpenBLAS clearing it
+            // (beta 0) and a second adding the bias, a third the residual.
+            let bp = bias?.data, rp = residual?.data
+            if bp != nil || rp != nil {
                 ThreadPolicy.parallelFor(rows, minChunk: max(1, elementwiseGrain / max(outF, 1))) { r in
-                    for row in r { (c + row * outF).update(from: bp, count: outF) }
+                    for row in r {
+                        let dst = c + row * outF
+                        switch (rp, bp) {
+                        case let (res?, b?): lcm_add_f32(res + row * outF, b, dst, outF)
+                        case let (res?, nil): dst.update(from: res + row * outF, count: outF)
+                        case let (nil, b?): dst.update(from: b, count: outF)
+                        case (nil, nil): break
+                        }
+                    }
                 }
             }
             weight.withFloat32 { w in
                 BLAS.sgemm(transB: true, m: rows, n: outF, k: inF, a: x.data, lda: inF, b: w, ldb: inF,
-                           beta: bias == nil ? 0 : 1, c: c, ldc: outF)
+                           beta: bp == nil && rp == nil ? 0 : 1, c: c, ldc: outF)
             }
         }
     }

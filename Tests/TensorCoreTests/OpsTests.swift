@@ -20,6 +20,17 @@ import TestSupport
     @Test func linearAndMatmul() throws {
         try check(linear(try t("linear.x"), weight: try t("linear.w"), bias: try t("linear.b")), "linear.y")
         try check(matmul(try t("matmul.a"), try t("matmul.b")), "matmul.y")
+        // with a residual (a transformer's skip connection), here the golden output itself
+        let (x, w, b, y) = (try t("linear.x"), Weight(try t("linear.w")), try t("linear.b"), try t("linear.y"))
+        let c = compare(linear(x, weight: w, bias: b, residual: y), y + y, atol: 2 * atol)
+        #expect(c.ok, "linear with a residual: \(c)")
+        let biasValues = b.withUnsafeBufferPointer { Array($0) }
+        var unbiased = y
+        unbiased.withUnsafeMutableBufferPointer { p in
+            for i in 0..<p.count { p[i] -= biasValues[i % biasValues.count] }
+        }
+        let c2 = compare(linear(x, weight: w, residual: y), y + unbiased, atol: 2 * atol)
+        #expect(c2.ok, "linear with a residual, no bias: \(c2)")
     }
 
     @Test func convolutions() throws {
@@ -29,6 +40,32 @@ import TestSupport
         try check(conv2d(x, weight: try t("conv.w3"), bias: try t("conv.b3"), stride: 2,
                          padding: Padding2D(top: 0, left: 0, bottom: 1, right: 1)), "conv.y3_s2_asym")
         try check(conv2d(x, weight: try t("conv.w1"), bias: try t("conv.b1")), "conv.y1")
+    }
+
+    /// The 1×1 convolutions between maps and tokens (Transformer2DModel's proj_in / proj_out) against PyTorch's
+    /// conv2d, the layouts changed by `permute`; proj_out's residual is the golden output itself.
+    @Test func pointwiseConvolutionsWithTokens() throws {
+        let (x, w, b, y) = (try t("conv.x"), Weight(try t("conv.w1")), try t("conv.b1"), try t("conv.y1"))
+        let tokens = { (m: Tensor) in
+            permute(m.reshaped([m.shape[0], m.shape[1], m.shape[2] * m.shape[3]]), [0, 2, 1])
+        }
+        let want = tokens(y)
+        let c = compare(conv1x1ToTokens(x, weight: w, bias: b), want, atol: atol)
+        #expect(c.ok, "conv1x1ToTokens: \(c)")
+        let (h, wd) = (x.shape[2], x.shape[3])
+        let c2 = compare(conv1x1FromTokens(tokens(x), height: h, width: wd, weight: w, bias: b), y, atol: atol)
+        #expect(c2.ok, "conv1x1FromTokens: \(c2)")
+        let c3 = compare(conv1x1FromTokens(tokens(x), height: h, width: wd, weight: w, bias: b, residual: y), y + y,
+                         atol: 2 * atol)
+        #expect(c3.ok, "conv1x1FromTokens with a residual: \(c3)")
+        var unbiased = y
+        let biasValues = b.withUnsafeBufferPointer { Array($0) }
+        unbiased.withUnsafeMutableBufferPointer { p in
+            for i in 0..<p.count { p[i] -= biasValues[i / (h * wd) % biasValues.count] }
+        }
+        let c4 = compare(conv1x1FromTokens(tokens(x), height: h, width: wd, weight: w, bias: nil, residual: y),
+                         y + unbiased, atol: 2 * atol)
+        #expect(c4.ok, "conv1x1FromTokens with a residual, no bias: \(c4)")
     }
 
     @Test func norms() throws {
