@@ -13,17 +13,22 @@
 #define MR 12
 
 /// c (rows ≤ PASS_ROWS, cols ≤ 2W) = rows r0 ..< r0 + PASS_ROWS of the panel a times b; rows beyond `rows` are
-/// computed on the panel's zero padding and not stored.
+/// computed on the panel's zero padding and not stored. Meanwhile the lines at pa (MR floats per step of k, into
+/// L2) and pb (2W floats per row of b) are prefetched: the next panel of A or strip of B, else the current ones.
 static inline __attribute__((always_inline)) void NAME(gemm_pass)(const float *a, const float *b, size_t ldb,
                                                                   float *c, size_t ldc, size_t k, size_t r0,
-                                                                  size_t rows, size_t cols) {
+                                                                  size_t rows, size_t cols, const float *pa,
+                                                                  const float *pb) {
     vec acc0[PASS_ROWS], acc1[PASS_ROWS];
     _Pragma("clang loop unroll(full)") for (size_t r = 0; r < PASS_ROWS; r++) acc0[r] = acc1[r] = vzero();
     const float *ap = a + r0;
     // a full tile (cols == 2W) takes plain loads and stores; the compiler makes a loop of its own for each case
     const int full = cols == 2 * W;
     const size_t k0 = cols < W ? cols : W, k1 = cols - k0;
-    for (size_t p = 0; p < k; p++, ap += MR, b += ldb) {
+    for (size_t p = 0; p < k; p++, ap += MR, b += ldb, pa += MR, pb += ldb) {
+        __builtin_prefetch(pa, 0, 2);
+        __builtin_prefetch(pb, 0, 3);
+        __builtin_prefetch(pb + 2 * W - 1, 0, 3);
         const vec b0 = full ? vload(b) : vload_lanes(b, k0);
         const vec b1 = full ? vload(b + W) : k1 ? vload_lanes(b + W, k1) : vzero();
         _Pragma("clang loop unroll(full)") for (size_t r = 0; r < PASS_ROWS; r++) {
@@ -63,9 +68,15 @@ void NAME(lcm_sgemm_packed_f32)(const float *ap, const float *b, size_t ldb, flo
             const size_t rows = m - m0 < MR ? m - m0 : MR;
             for (size_t j = n0; j < n1; j += 2 * W) {
                 const size_t cols = n1 - j < 2 * W ? n1 - j : 2 * W;
+                // The next panel of A prefetched during its first strip, the next strip of B during the first
+                // panel: in a Winograd convolution every point's operands come fresh from memory (its
+                // transformed weights, the input transform's output), which the hardware prefetchers did not
+                // hide (Kernels/README.md, Packed GEMM).
+                const float *pa = j == n0 && m0 + MR < m ? a + MR * k : a;
+                const float *pb = m0 == 0 && j + 2 * W < n1 ? b + j + 2 * W : b + j;
                 for (size_t r0 = 0; r0 < rows; r0 += PASS_ROWS) {
                     const size_t pr = rows - r0 < PASS_ROWS ? rows - r0 : PASS_ROWS;
-                    NAME(gemm_pass)(a, b + j, ldb, c + (m0 + r0) * ldc + j, ldc, k, r0, pr, cols);
+                    NAME(gemm_pass)(a, b + j, ldb, c + (m0 + r0) * ldc + j, ldc, k, r0, pr, cols, pa + r0, pb);
                 }
             }
         }
