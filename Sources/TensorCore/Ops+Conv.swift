@@ -97,24 +97,26 @@ public func conv2d(_ x: Tensor, weight: Weight, bias: Tensor?, stride: Int, padd
     let kind = kh == 1 ? "conv1x1" : "conv3x3 \(chosen.rawValue) \(h)x\(w)"
     FlopCounter.measure(kind, multiplyAccumulates: macs) {
         y.withUnsafeMutableBufferPointer { out in
-            weight.withFloat32 { wp in
-                switch chosen {
-                case .winograd, .winograd2x2:
-                    precondition(ConvolutionAlgorithm.winogradApplies(weight: weight.shape, stride: stride,
-                                                                      padding: padding),
-                                 "conv2d: Winograd needs a 3×3 kernel, stride 1, padding 1; got \(weight.shape), "
-                                 + "stride \(stride)")
-                    winogradConv2d(x, weight: wp, outputChannels: cout, bias: bias,
-                                   tile: chosen == .winograd ? .f4x4 : .f2x2, into: out.baseAddress!)
-                case .direct:
-                    precondition(ConvolutionAlgorithm.winogradApplies(weight: weight.shape, stride: stride,
-                                                                      padding: padding)
-                                 && cout <= ConvolutionAlgorithm.directMaximumOutputs,
-                                 "conv2d: the direct kernel needs a 3×3 kernel, stride 1, padding 1 and at most "
-                                 + "\(ConvolutionAlgorithm.directMaximumOutputs) outputs; got \(weight.shape), "
-                                 + "stride \(stride)")
+            switch chosen {
+            case .winograd, .winograd2x2:
+                precondition(ConvolutionAlgorithm.winogradApplies(weight: weight.shape, stride: stride,
+                                                                  padding: padding),
+                             "conv2d: Winograd needs a 3×3 kernel, stride 1, padding 1; got \(weight.shape), "
+                             + "stride \(stride)")
+                winogradConv2d(x, weight: weight, outputChannels: cout, bias: bias,
+                               tile: chosen == .winograd ? .f4x4 : .f2x2, into: out.baseAddress!)
+            case .direct:
+                precondition(ConvolutionAlgorithm.winogradApplies(weight: weight.shape, stride: stride,
+                                                                  padding: padding)
+                             && cout <= ConvolutionAlgorithm.directMaximumOutputs,
+                             "conv2d: the direct kernel needs a 3×3 kernel, stride 1, padding 1 and at most "
+                             + "\(ConvolutionAlgorithm.directMaximumOutputs) outputs; got \(weight.shape), "
+                             + "stride \(stride)")
+                weight.withFloat32 { wp in
                     directConv2d(x, weight: wp, outputChannels: cout, bias: bias, into: out.baseAddress!)
-                case .automatic, .im2col:
+                }
+            case .automatic, .im2col:
+                weight.withFloat32 { wp in
                     gemmConv2d(x, weight: wp, outputChannels: cout, kernel: kh, bias: bias, stride: stride,
                                padding: padding, oh: oh, ow: ow, into: out.baseAddress!)
                 }
@@ -234,10 +236,8 @@ public func upsampleNearest2xConv2d(_ x: Tensor, weight: Weight, bias: Tensor?, 
     let macs = batch * cout * 4 * h * w * cin * 9  // of the 3×3 convolution of the upsampled map
     FlopCounter.measure("conv3x3 upsample4x4 \(2 * h)x\(2 * w)", multiplyAccumulates: macs) {
         y.withUnsafeMutableBufferPointer { out in
-            weight.withFloat32 { wp in
-                winogradConv2d(x, weight: wp, outputChannels: cout, bias: bias, tile: .upsample4x4,
-                               into: out.baseAddress!)
-            }
+            winogradConv2d(x, weight: weight, outputChannels: cout, bias: bias, tile: .upsample4x4,
+                           into: out.baseAddress!)
         }
     }
     return y

@@ -62,6 +62,12 @@ public struct Weight: @unchecked Sendable {
         }
     }
 
+    /// The fp32 elements in place, or nil for half-precision storage.
+    var float32Pointer: UnsafePointer<Float>? {
+        if case .float(let t) = storage { return t.data }
+        return nil
+    }
+
     /// Calls `body` with the elements as fp32: the tensor's own memory, or half-precision storage widened into a
     /// work buffer that is reused by the next call (valid only during `body`).
     public func withFloat32<R>(_ body: (UnsafePointer<Float>) throws -> R) rethrows -> R {
@@ -76,8 +82,9 @@ public struct Weight: @unchecked Sendable {
         }
     }
 
-    /// Writes elements `range` (flat indices) as fp32 to `dst`, split across the thread policy's workers.
-    public func widen(_ range: Range<Int>, into dst: UnsafeMutablePointer<Float>) {
+    /// Writes elements `range` (flat indices) as fp32 to `dst`, split across the thread policy's workers unless
+    /// `parallel` is false (a caller already running on one of them).
+    public func widen(_ range: Range<Int>, into dst: UnsafeMutablePointer<Float>, parallel: Bool = true) {
         precondition(range.lowerBound >= 0 && range.upperBound <= count, "Weight: \(range) outside \(count) elements")
         switch storage {
         case .float(let t):
@@ -86,6 +93,7 @@ public struct Weight: @unchecked Sendable {
             let convert = dtype == .f16 ? lcm_f16_to_f32 : lcm_bf16_to_f32
             let src = pointer + range.lowerBound
             withExtendedLifetime(owner) {
+                if !parallel { return convert(src, dst, range.count) }
                 ThreadPolicy.parallelFor(range.count, minChunk: elementwiseGrain) { r in
                     convert(src + r.lowerBound, dst + r.lowerBound, r.count)
                 }

@@ -82,7 +82,8 @@ enum WinogradTile {
 }
 
 /// y [B, C_out, H, W] = conv3×3(x [B, C_in, H, W]) + bias with stride 1 and padding 1; `weight` is
-/// [C_out, C_in, 3, 3] in fp32. With `tile` `.upsample4x4`, y [B, C_out, 2H, 2W] = conv3×3(nearest2×(x)) + bias.
+/// [C_out, C_in, 3, 3] in fp32 or half precision (widened a panel at a time by the weight transform). With `tile`
+/// `.upsample4x4`, y [B, C_out, 2H, 2W] = conv3×3(nearest2×(x)) + bias.
 ///
 /// Two schedules. Large maps whose transformed weights fit in one block (a VAE decoder's 256² and 512² levels)
 /// go per thread: the weights are transformed once, then each thread takes its own rows of tiles and runs input
@@ -94,7 +95,7 @@ enum WinogradTile {
 /// 512², medians of 3 alternated twice: 6.9 and 7.6 s → 6.7 and 6.2 s.
 /// Everything else goes through the shared schedule: chunks of tile rows, each phase split across the threads
 /// (channels for the transforms, the points for the GEMMs).
-func winogradConv2d(_ x: Tensor, weight: UnsafePointer<Float>, outputChannels: Int, bias: Tensor?,
+func winogradConv2d(_ x: Tensor, weight: Weight, outputChannels: Int, bias: Tensor?,
                     tile: WinogradTile, into y: UnsafeMutablePointer<Float>) {
     let plan = WinogradPlan(input: x.shape, outputChannels: outputChannels, tile: tile)
     if plan.blockChannels == plan.cout && plan.w >= perThreadMinimumWidth && ThreadPolicy.threads > 1 {
@@ -119,7 +120,7 @@ func winogradConv2d(_ x: Tensor, weight: UnsafePointer<Float>, outputChannels: I
 }
 
 /// The per-thread schedule of `winogradConv2d`.
-private func winogradPerThread(_ x: Tensor, weight: UnsafePointer<Float>, outputChannels: Int, bias: Tensor?,
+private func winogradPerThread(_ x: Tensor, weight: Weight, outputChannels: Int, bias: Tensor?,
                                tile: WinogradTile, into y: UnsafeMutablePointer<Float>) {
     let plan = WinogradPlan(input: x.shape, outputChannels: outputChannels, tile: tile, tileBudget: threadTileBudget)
     WorkBuffer.convolution.with(count: plan.points * plan.packedStride) { packed in
@@ -200,13 +201,27 @@ private struct WinogradPlan {
         return result
     }
 
-    /// U[p] for output channels `block`, packed for lcm_sgemm_packed_f32: the threads take panels of 12 channels.
-    func transformWeights(_ g: UnsafePointer<Float>, _ block: Range<Int>, into packed: UnsafeMutablePointer<Float>) {
-        ThreadPolicy.parallelFor((block.count + 11) / 12) { panels in
-            for panel in panels {
-                let r0 = panel * 12
-                tile.weightsPanel(g, cin, block.lowerBound + r0, min(12, block.count - r0), packed + r0 * cin,
-                                  packedStride)
+    /// U[p] for output channels `block`, packed for lcm_sgemm_packed_f32: the threads take panels of 12 channels
+    /// in turn. Half-precision weights are widened one panel's 12 channels at a time into a per-thread scratch
+    /// that stays in cache, not into a whole fp32 copy written to memory and read back (`Weight.withFloat32`).
+    func transformWeights(_ weight: Weight, _ block: Range<Int>, into packed: UnsafeMutablePointer<Float>) {
+        let panels = (block.count + 11) / 12, workers = min(ThreadPolicy.threads, panels), taps = cin * 9
+        let direct = weight.float32Pointer
+        WorkBuffer.weights.with(count: direct == nil ? workers * 12 * taps : 0) { scratch in
+            ThreadPolicy.parallelFor(workers) { mine in
+                for worker in mine {
+                    for panel in stride(from: worker, to: panels, by: workers) {
+                        let (r0, co0) = (panel * 12, block.lowerBound + panel * 12)
+                        let rows = min(12, block.count - r0)
+                        if let direct {
+                            tile.weightsPanel(direct, cin, co0, rows, packed + r0 * cin, packedStride)
+                        } else {
+                            let rowsOut = scratch + worker * 12 * taps
+                            weight.widen(co0 * taps..<(co0 + rows) * taps, into: rowsOut, parallel: false)
+                            tile.weightsPanel(rowsOut, cin, 0, rows, packed + r0 * cin, packedStride)
+                        }
+                    }
+                }
             }
         }
     }

@@ -82,7 +82,7 @@ private func bits(_ t: Tensor) -> [UInt32] { t.scalars.map(\.bitPattern) }
         defer { scratch.cleanUp() }
         let shapes: [String: [Int]] = [
             "linear": [37, 53], "conv1": [19, 21, 1, 1], "conv3": [19, 21, 3, 3], "wide": [33, 17, 3, 3],
-            "table": [29, 13],
+            "table": [29, 13], "blocks": [240, 1040, 3, 3],
         ]
         let (_, w) = try Self.halfWeights(dtype, shapes, in: scratch)
         var rng = SplitMix64(state: 11)
@@ -100,15 +100,22 @@ private func bits(_ t: Tensor) -> [UInt32] { t.scalars.map(\.bitPattern) }
             ("conv3", image, 1, .same(1), .im2col),
             ("conv3", image, 2, Padding2D(top: 0, left: 0, bottom: 1, right: 1), .im2col),
             ("conv3", image, 1, .same(1), .winograd),
+            ("conv3", image, 1, .same(1), .winograd2x2),
             ("wide", uniform([1, 17, 41, 37], &rng), 1, .same(1), .automatic),  // Winograd by choice
+            // two blocks of output channels (the weight transform's half-precision rows start past zero)
+            ("blocks", uniform([1, 1040, 9, 7], &rng), 1, .same(1), .winograd),
         ]
         for (name, input, stride, padding, algorithm) in cases {
             let (half, full) = w[name]!
-            let b = name == "wide" ? nil : b19
+            let b = name == "conv1" || name == "conv3" ? b19 : nil
             let got = conv2d(input, weight: half, bias: b, stride: stride, padding: padding, algorithm: algorithm)
             let want = conv2d(input, weight: full, bias: b, stride: stride, padding: padding, algorithm: algorithm)
             #expect(bits(got) == bits(want), "\(name) stride \(stride) \(algorithm)")
         }
+
+        let small = uniform([2, 17, 9, 11], &rng)  // the 3×3 convolution of the map upsampled 2×, folded
+        #expect(bits(upsampleNearest2xConv2d(small, weight: w["wide"]!.0, bias: nil, folded: true))
+                == bits(upsampleNearest2xConv2d(small, weight: Weight(w["wide"]!.1), bias: nil, folded: true)))
 
         let ids = [0, 28, 5, 5, 17]
         #expect(bits(embedding(ids, table: w["table"]!.0)) == bits(embedding(ids, table: w["table"]!.1)))
