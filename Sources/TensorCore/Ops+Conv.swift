@@ -145,13 +145,7 @@ private func gemmConv2d(_ x: Tensor, weight: UnsafePointer<Float>, outputChannel
                         bias: Tensor?, stride: Int, padding: Padding2D, oh: Int, ow: Int,
                         into y: UnsafeMutablePointer<Float>) {
     let (batch, cin, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
-    if let bias {
-        let bp = bias.data
-        ThreadPolicy.parallelFor(batch * cout) { planes in
-            for p in planes { (y + p * oh * ow).update(repeating: bp[p % cout], count: oh * ow) }
-        }
-    }
-    let beta: Float = bias == nil ? 0 : 1
+    let beta = prefillPlanes(y, planes: batch * cout, plane: oh * ow, bias: bias, residual: nil)
     if kernel == 1 && stride == 1 && padding == .same(0) {
         for b in 0..<batch {
             BLAS.sgemm(m: cout, n: h * w, k: cin, a: weight, lda: cin, b: x.data + b * cin * h * w, ldb: h * w,

@@ -24,23 +24,10 @@ public func linear(_ x: Tensor, weight: Weight, bias: Tensor? = nil, residual: T
             let c = out.baseAddress!
             // The bias (and residual) first, then y += x · Wᵀ: one pass over y instead of OpenBLAS clearing it
             // (beta 0) and a second adding the bias, a third the residual.
-            let bp = bias?.data, rp = residual?.data
-            if bp != nil || rp != nil {
-                ThreadPolicy.parallelFor(rows, minChunk: max(1, elementwiseGrain / max(outF, 1))) { r in
-                    for row in r {
-                        let dst = c + row * outF
-                        switch (rp, bp) {
-                        case let (res?, b?): lcm_add_f32(res + row * outF, b, dst, outF)
-                        case let (res?, nil): dst.update(from: res + row * outF, count: outF)
-                        case let (nil, b?): dst.update(from: b, count: outF)
-                        case (nil, nil): break
-                        }
-                    }
-                }
-            }
+            let beta = prefillRows(c, rows: rows, width: outF, bias: bias, residual: residual)
             weight.withFloat32 { w in
                 BLAS.sgemm(transB: true, m: rows, n: outF, k: inF, a: x.data, lda: inF, b: w, ldb: inF,
-                           beta: bp == nil && rp == nil ? 0 : 1, c: c, ldc: outF)
+                           beta: beta, c: c, ldc: outF)
             }
         }
     }
@@ -80,4 +67,45 @@ public func embedding(_ ids: [Int], table: Weight) -> Tensor {
         }
     }
     return y
+}
+
+/// Fills `rows` rows of `width` floats at c with residual + bias (bias repeated per row; either may be nil) before
+/// a GEMM adds its product; returns the GEMM's beta: 1 when something was written, else 0.
+func prefillRows(_ c: UnsafeMutablePointer<Float>, rows: Int, width: Int, bias: Tensor?, residual: Tensor?) -> Float {
+    let bp = bias?.data, rp = residual?.data
+    if bp == nil && rp == nil { return 0 }
+    ThreadPolicy.parallelFor(rows, minChunk: max(1, elementwiseGrain / max(width, 1))) { r in
+        for row in r {
+            let dst = c + row * width
+            switch (rp, bp) {
+            case let (res?, b?): lcm_add_f32(res + row * width, b, dst, width)
+            case let (res?, nil): dst.update(from: res + row * width, count: width)
+            case let (nil, b?): dst.update(from: b, count: width)
+            case (nil, nil): break
+            }
+        }
+    }
+    return 1
+}
+
+/// Fills `planes` planes of `plane` floats at c with residual + bias (plane p takes bias[p % bias.count]; either
+/// may be nil) before a GEMM adds its product; returns the GEMM's beta: 1 when something was written, else 0.
+func prefillPlanes(_ c: UnsafeMutablePointer<Float>, planes: Int, plane: Int, bias: Tensor?,
+                   residual: Tensor?) -> Float {
+    let bp = bias?.data, rp = residual?.data, channels = bias?.count ?? 1
+    if bp == nil && rp == nil { return 0 }
+    ThreadPolicy.parallelFor(planes, minChunk: max(1, elementwiseGrain / max(plane, 1))) { r in
+        for p in r {
+            let dst = c + p * plane
+            switch (rp, bp) {
+            case let (res?, b?):
+                let (src, value) = (res + p * plane, b[p % channels])
+                for i in 0..<plane { dst[i] = src[i] + value }
+            case let (res?, nil): dst.update(from: res + p * plane, count: plane)
+            case let (nil, b?): dst.update(repeating: b[p % channels], count: plane)
+            case (nil, nil): break
+            }
+        }
+    }
+    return 1
 }

@@ -13,18 +13,12 @@ public func conv1x1ToTokens(_ x: Tensor, weight: Weight, bias: Tensor?) -> Tenso
     FlopCounter.measure("conv1x1", multiplyAccumulates: batch * plane * cout * cin) {
         t.withUnsafeMutableBufferPointer { out in
             let c = out.baseAddress!
-            if let bias {
-                let bp = bias.data
-                ThreadPolicy.parallelFor(batch * plane, minChunk: max(1, elementwiseGrain / max(cout, 1))) { r in
-                    for row in r { (c + row * cout).update(from: bp, count: cout) }
-                }
-            }
+            let beta = prefillRows(c, rows: batch * plane, width: cout, bias: bias, residual: nil)
             weight.withFloat32 { w in
                 for b in 0..<batch {
                     // tokens [plane, cout] = x_bᵀ [plane, cin] · Wᵀ [cin, cout]
                     BLAS.sgemm(transA: true, transB: true, m: plane, n: cout, k: cin, a: x.data + b * cin * plane,
-                               lda: plane, b: w, ldb: cin, beta: bias == nil ? 0 : 1, c: c + b * plane * cout,
-                               ldc: cout)
+                               lda: plane, b: w, ldb: cin, beta: beta, c: c + b * plane * cout, ldc: cout)
                 }
             }
         }
@@ -46,28 +40,12 @@ public func conv1x1FromTokens(_ t: Tensor, height: Int, width: Int, weight: Weig
     FlopCounter.measure("conv1x1", multiplyAccumulates: batch * plane * cout * cin) {
         y.withUnsafeMutableBufferPointer { out in
             let c = out.baseAddress!
-            let bp = bias?.data, rp = residual?.data
-            if bp != nil || rp != nil {
-                ThreadPolicy.parallelFor(batch * cout, minChunk: max(1, elementwiseGrain / max(plane, 1))) { planes in
-                    for p in planes {
-                        let dst = c + p * plane
-                        switch (rp, bp) {
-                        case let (r?, b?):
-                            let (src, value) = (r + p * plane, b[p % cout])
-                            for i in 0..<plane { dst[i] = src[i] + value }
-                        case let (r?, nil): dst.update(from: r + p * plane, count: plane)
-                        case let (nil, b?): dst.update(repeating: b[p % cout], count: plane)
-                        case (nil, nil): break
-                        }
-                    }
-                }
-            }
+            let beta = prefillPlanes(c, planes: batch * cout, plane: plane, bias: bias, residual: residual)
             weight.withFloat32 { w in
                 for b in 0..<batch {
                     // y_b [cout, plane] = W [cout, cin] · t_bᵀ [cin, plane]
                     BLAS.sgemm(transB: true, m: cout, n: plane, k: cin, a: w, lda: cin, b: t.data + b * plane * cin,
-                               ldb: cin, beta: bp == nil && rp == nil ? 0 : 1, c: c + b * cout * plane,
-                               ldc: plane)
+                               ldb: cin, beta: beta, c: c + b * cout * plane, ldc: plane)
                 }
             }
         }
