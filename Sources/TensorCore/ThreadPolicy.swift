@@ -4,6 +4,7 @@
 import COpenBLAS
 import Dispatch
 import Foundation
+import Synchronization
 
 public enum ThreadPolicy {
     private static let lock = NSLock()
@@ -33,23 +34,31 @@ public enum ThreadPolicy {
         openblas_set_num_threads(Int32(value))
     }
 
-    /// Runs body(i) for i in 0..<count, spread over `threads` workers in contiguous chunks.
+    /// Runs body(i) for i in 0..<count on up to `threads` workers. The range is cut into up to
+    /// `piecesPerWorker` contiguous pieces per worker (none below `minChunk`), which the workers take in turn as
+    /// they finish: a worker the host slows down hands its share to the others instead of holding them at the end.
     public static func parallelFor(_ count: Int, minChunk: Int = 1, _ body: (Range<Int>) -> Void) {
-        let workers = min(threads, max(1, count / max(1, minChunk)))
+        let pieceLimit = max(1, count / max(1, minChunk))
+        let workers = min(threads, pieceLimit)
         if workers <= 1 || count <= 1 {
             body(0..<count)
             return
         }
+        let pieces = min(pieceLimit, workers * piecesPerWorker)
+        let next = Atomic<Int>(0)
         withoutActuallyEscaping(body) { escapable in
             let chunk = SendableBody(run: escapable)
-            DispatchQueue.concurrentPerform(iterations: workers) { w in
-                let lo = count * w / workers
-                let hi = count * (w + 1) / workers
-                if lo < hi { chunk.run(lo..<hi) }
+            DispatchQueue.concurrentPerform(iterations: workers) { _ in
+                while case let i = next.add(1, ordering: .relaxed).oldValue, i < pieces {
+                    chunk.run(count * i / pieces..<count * (i + 1) / pieces)
+                }
             }
         }
     }
 }
+
+/// Pieces per worker of a `parallelFor`.
+private let piecesPerWorker = 4
 
 /// The chunks of a `parallelFor` touch disjoint data by contract, so the body may cross threads.
 private struct SendableBody: @unchecked Sendable {

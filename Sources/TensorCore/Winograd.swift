@@ -44,11 +44,15 @@ enum WinogradTile {
     /// Output pixels per input pixel along each side.
     var scale: Int { self == .upsample4x4 ? 2 : 1 }
     /// Floats of transformed weights held at once; beyond, output channels go in blocks, whose weights are
-    /// transformed again for every chunk of tiles. 8 Mi floats (32 MiB) for the 3×3 tiles; 28 Mi (112 MiB) for
+    /// transformed again for every chunk of tiles. 10 Mi floats (40 MiB) for the 3×3 tiles, so that a VAE's
+    /// 512-channel convolutions (9.4 Mi) transform their weights once, not for each of two blocks in each of three
+    /// chunks at 128²: 512 → 512 channels at 128², weights from memory, fastest of 12 in three rounds 145 / 168 /
+    /// 147 ms with 8 Mi, 110 / 129 / 137 ms with 10 Mi (`COLD=1 Weights/tools/conv_compare.sh`, measured together
+    /// with the pieces of `ThreadPolicy.parallelFor`); 28 Mi (112 MiB) for
     /// `upsample4x4`, so that a VAE's 512-channel upsampler (26.4 Mi) transforms its weights once, not once per
     /// chunk (seven at 128×128): 512 → 512 channels at 128² → 256² 342–397 ms with 8 Mi, 282–299 ms with 28 Mi
     /// (`SHAPES="512 512 128" Weights/tools/upsample_compare.sh . 5 3`, both budgets in one window).
-    var weightBudget: Int { self == .upsample4x4 ? 28 << 20 : 8 << 20 }
+    var weightBudget: Int { self == .upsample4x4 ? 28 << 20 : 10 << 20 }
 
     func weightsPanel(_ g: UnsafePointer<Float>, _ cin: Int, _ co0: Int, _ rows: Int,
                       _ packed: UnsafeMutablePointer<Float>, _ pointStride: Int) {
