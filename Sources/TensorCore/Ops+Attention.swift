@@ -79,7 +79,8 @@ private func causalAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor, heads: Int, 
 }
 
 /// The unmasked attention through the fused kernel; `out` is [B, Nq, H·dv]. The keys and values of every
-/// (sample, head) are packed first, then each thread takes its query rows through all of them with one scratch.
+/// (sample, head) are packed first, then the threads take pieces of the query rows through all of them, one
+/// scratch per piece.
 private func fusedAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor, heads: Int, scale: Float, into out: inout Tensor) {
     let (batch, nq, qkDim) = (q.shape[0], q.shape[1], q.shape[2])
     let (nk, vDim) = (k.shape[1], v.shape[2])

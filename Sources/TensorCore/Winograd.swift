@@ -90,9 +90,9 @@ enum WinogradTile {
 /// `.upsample4x4`, y [B, C_out, 2H, 2W] = conv3×3(nearest2×(x)) + bias.
 ///
 /// Two schedules. Large maps whose transformed weights fit in one block (a VAE decoder's 256² and 512² levels)
-/// go per thread: the weights are transformed once, then each thread takes its own rows of tiles and runs input
-/// transform, GEMMs and output transform on one row of tiles at a time, its matrices
-/// (a few MB) staying near its core. At those sizes the shared schedule below was bound by memory traffic: its
+/// go per thread: the weights are transformed once, then the threads take pieces of the rows of tiles and run input
+/// transform, GEMMs and output transform on one row of tiles at a time, the matrices
+/// (a few MB) staying near the core. At those sizes the shared schedule below was bound by memory traffic: its
 /// 64 MiB chunks went through memory between every phase, with a barrier after each. Fastest of 3–5 calls, two
 /// threads, the two schedules alternated three times in one window: 128 → 128 channels at 512² 225–268 →
 /// 131–183 ms, 256 → 256 at 512² 610–680 → 432–556 ms, 256 → 256 at 256² 138–163 → 122–154 ms; a VAE decode at
