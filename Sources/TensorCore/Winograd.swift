@@ -205,26 +205,22 @@ private struct WinogradPlan {
         return result
     }
 
-    /// U[p] for output channels `block`, packed for lcm_sgemm_packed_f32: the threads take panels of 12 channels
-    /// in turn. Half-precision weights are widened one panel's 12 channels at a time into a per-thread scratch
-    /// that stays in cache, not into a whole fp32 copy written to memory and read back (`Weight.withFloat32`).
+    /// U[p] for output channels `block`, packed for lcm_sgemm_packed_f32: the threads take pieces of the panels of
+    /// 12 channels. Half-precision weights are widened one panel's 12 channels at a time into a scratch of the
+    /// piece that stays in cache, not into a whole fp32 copy written to memory and read back (`Weight.withFloat32`).
     func transformWeights(_ weight: Weight, _ block: Range<Int>, into packed: UnsafeMutablePointer<Float>) {
-        let panels = (block.count + 11) / 12, workers = min(ThreadPolicy.threads, panels), taps = cin * 9
-        let direct = weight.float32Pointer
-        WorkBuffer.weights.with(count: direct == nil ? workers * 12 * taps : 0) { scratch in
-            ThreadPolicy.parallelFor(workers) { mine in
-                for worker in mine {
-                    for panel in stride(from: worker, to: panels, by: workers) {
-                        let (r0, co0) = (panel * 12, block.lowerBound + panel * 12)
-                        let rows = min(12, block.count - r0)
-                        if let direct {
-                            tile.weightsPanel(direct, cin, co0, rows, packed + r0 * cin, packedStride)
-                        } else {
-                            let rowsOut = scratch + worker * 12 * taps
-                            weight.widen(co0 * taps..<(co0 + rows) * taps, into: rowsOut, parallel: false)
-                            tile.weightsPanel(rowsOut, cin, 0, rows, packed + r0 * cin, packedStride)
-                        }
-                    }
+        let taps = cin * 9, direct = weight.float32Pointer
+        ThreadPolicy.parallelFor((block.count + 11) / 12) { panels in
+            let scratch = direct == nil ? UnsafeMutablePointer<Float>.allocate(capacity: 12 * taps) : nil
+            defer { scratch?.deallocate() }
+            for panel in panels {
+                let (r0, co0) = (panel * 12, block.lowerBound + panel * 12)
+                let rows = min(12, block.count - r0)
+                if let direct {
+                    tile.weightsPanel(direct, cin, co0, rows, packed + r0 * cin, packedStride)
+                } else if let scratch {
+                    weight.widen(co0 * taps..<(co0 + rows) * taps, into: scratch, parallel: false)
+                    tile.weightsPanel(scratch, cin, 0, rows, packed + r0 * cin, packedStride)
                 }
             }
         }

@@ -7,8 +7,7 @@ final class WorkBuffer: @unchecked Sendable {
     /// im2col tiles and Winograd's matrices (at most about 170 MB for the SD networks: a VAE's 512-channel
     /// upsampler at 256², 64 MiB of tile matrices and 106 MB of transformed weights).
     static let convolution = WorkBuffer()
-    /// Half-precision weights widened to fp32 for one operation (the largest SD-1.5 weight: 59 MB), or a few rows
-    /// per thread for the Winograd weight transform.
+    /// Half-precision weights widened to fp32 for one operation (the largest SD-1.5 weight: 59 MB).
     static let weights = WorkBuffer()
 
     private let lock = NSLock()
